@@ -1,0 +1,51 @@
+"""Model directories: everything needed to transcribe, and nothing that needs unpickling.
+
+    config.json        model and feature configuration
+    model.safetensors  weights (CMVN included as buffers)
+    tokens.txt         output units, line number = id, id 0 = blank
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from asr.features.logmel import FeatureConfig
+from asr.model.ctc_model import CTCModel
+from asr.model.encoder import ModelConfig
+from asr.text.units import CharTokenizer
+
+CONFIG_JSON = "config.json"
+WEIGHTS = "model.safetensors"
+TOKENS = "tokens.txt"
+
+
+def save_model_dir(directory: str | os.PathLike, model: CTCModel, feature_cfg: FeatureConfig,
+                   tokenizer: CharTokenizer, extra: dict | None = None) -> Path:
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(d / (WEIGHTS + ".tmp")))
+    os.replace(d / (WEIGHTS + ".tmp"), d / WEIGHTS)
+    tokenizer.save(d / TOKENS)
+    meta = {"model": asdict(model.cfg), "features": asdict(feature_cfg), **(extra or {})}
+    (d / CONFIG_JSON).write_text(json.dumps(meta, indent=2) + "\n")
+    return d
+
+
+def load_model_dir(directory: str | os.PathLike, device: str | torch.device = "cpu"):
+    """Return ``(model (eval mode), FeatureConfig, CharTokenizer, config dict)``."""
+    d = Path(directory)
+    for name in (CONFIG_JSON, WEIGHTS, TOKENS):
+        if not (d / name).is_file():
+            raise FileNotFoundError(f"{d}: not a model directory (missing {name})")
+    meta = json.loads((d / CONFIG_JSON).read_text())
+    model = CTCModel(ModelConfig(**meta["model"]))
+    model.load_state_dict(load_file(str(d / WEIGHTS)))
+    model.to(device).eval()
+    return model, FeatureConfig(**meta["features"]), CharTokenizer.load(d / TOKENS), meta
