@@ -94,14 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-audio", action="store_true", help="skip opening the audio files")
     p.set_defaults(func=cmd_validate_data)
 
-    try:  # TEMP until synth lands
-        from asr.data import synth
+    from asr.data import synth
 
-        p = sub.add_parser("synth-corpus", help="build the synthetic TTS speech corpus", formatter_class=FORMATTER)
-        synth.add_arguments(p)
-        p.set_defaults(func=cmd_synth_corpus)
-    except ImportError:
-        pass
+    p = sub.add_parser("synth-corpus", help="build the synthetic TTS speech corpus", formatter_class=FORMATTER)
+    synth.add_arguments(p)
+    p.set_defaults(func=cmd_synth_corpus)
 
     p = sub.add_parser("features", help="extract log-mel features of a data directory", formatter_class=FORMATTER)
     p.add_argument("data_dir")

@@ -34,8 +34,14 @@ def _build(cls: type[T], data: dict[str, Any], where: str) -> T:
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}: {key} must be a mapping, got {value!r}")
             value = _build(hint, value, f"{where}.{key}")
-        elif hint is float and isinstance(value, int):
-            value = float(value)
+        elif hint is float and isinstance(value, (int, str)) and not isinstance(value, bool):
+            # YAML 1.1 reads "3e-3" (no dot) as a string.
+            try:
+                value = float(value)
+            except ValueError as e:
+                raise ConfigError(f"{where}: {key} must be a number, got {value!r}") from e
+        elif hint is int and not isinstance(value, int):
+            raise ConfigError(f"{where}: {key} must be an integer, got {value!r}")
         kwargs[key] = value
     return cls(**kwargs)
 

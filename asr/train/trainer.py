@@ -84,7 +84,7 @@ def _load_split(data_dir: str, feats_dir: str, tokenizer: CharTokenizer, subsamp
     # CTC cannot emit a label sequence longer than the subsampled frame sequence: drop such
     # utterances up front (counted) instead of letting them produce inf losses mid-training.
     keep, dropped = [], []
-    for i, u in enumerate(ds.utts):
+    for u in ds.utts:
         frames = math.ceil(store.num_frames(u) / subsample)
         (keep if frames >= ctc_min_frames(ds.targets[u]) and ds.targets[u] else dropped).append(u)
     if dropped:

@@ -1,0 +1,592 @@
+"""Stage 0: build a synthetic speech corpus (train/dev/test data directories) with TTS.
+
+Design
+------
+* **Text.** Prompt sentences (default: the shipped WordNet examples) are normalized with
+  :func:`asr.text.normalize.normalize_text`, filtered by length, then split *by sentence* into
+  disjoint test / dev / train pools with a seeded shuffle. The normalized text is what is spoken,
+  so audio and transcript always match.
+* **Voices.** eSpeak voices are ``<accent>+<variant>``. Variants are split into train / dev / test
+  sets (:data:`DEFAULT_TEST_VARIANTS`, :data:`DEFAULT_DEV_VARIANTS`; the rest, plus each accent's
+  default voice, are train). A held-out variant is never used in train under any accent, so dev
+  and test measure generalisation to unseen voices (accents are shared). Piper has a single
+  voice, which cannot be split, so it is used for train only.
+* **Determinism.** Everything about utterance *i* of a split -- sentence, engine, voice,
+  prosody parameters, noise seed -- is drawn from a RNG seeded with ``(seed, split, i)``, so the
+  corpus does not depend on ``nj``. The number of train utterances is fixed in advance from a
+  duration *estimate* (calibrated characters-per-second model), not from measured audio, so
+  it is reproducible too; ``corpus_card.json`` reports the measured hours. Transcripts, speakers
+  and durations are identical for any ``nj``; so are most wavs, except that eSpeak variants with
+  breath noise (f2, f3, whisper, ...) differ slightly in noise samples between processes.
+* **Robustness.** A failed utterance is logged, counted and left out; the data directories only
+  list utterances whose audio was written. Wavs are written atomically and existing ones are
+  reused, so an interrupted run can be resumed by running the same command again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import random
+import re
+import sys
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import asr
+from asr.data.datadir import DataDir, validate_datadir, write_datadir
+from asr.data.prompts import load_prompts
+from asr.data.tts.base import OUTPUT_SAMPLE_RATE, TTSError
+from asr.text.normalize import normalize_text
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "dev", "test")
+# eSpeak variants held out of training. Chosen as variants with no near-copy among the
+# remaining ones (several variant files are small edits of each other: steph/steph2/steph3,
+# iven*, klatt*, robosoft*, linda/belinda/aunty, ...), half female and half male.
+DEFAULT_TEST_VARIANTS = ("Alicia", "Andrea", "Annie", "benjamin", "f3", "m1", "m2", "quincy")
+DEFAULT_DEV_VARIANTS = ("Mike", "f1", "f4", "m5")
+DEFAULT_VARIANT = "default"  # the accent's own voice, i.e. no "+variant"
+
+# Duration model used to size the train set: seconds ~= a + b * characters * speed_factor
+# (+ word gaps for eSpeak). Fitted on ~400 eSpeak and ~70 Piper utterances drawn with the default
+# parameter ranges; the estimated total is within ~1% of the measured one.
+_ESPEAK_EST = (0.10, 0.0524)  # s, s per character at 175 wpm
+_PIPER_EST = (0.31, 0.0487)  # s, s per character at length_scale 1
+
+
+def default_prompts_path() -> Path:
+    """The shipped prompt file, ``<repo>/data/text/wordnet_sentences.txt``."""
+    return Path(asr.__file__).resolve().parents[1] / "data" / "text" / "wordnet_sentences.txt"
+
+
+def _default_nj() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+@dataclass
+class SynthConfig:
+    out_dir: str = "data/synth"
+    prompts: str | None = None  # None: default_prompts_path()
+    train_hours: float = 3.0
+    dev_utts: int = 200
+    test_utts: int = 300
+    seed: int = 0
+    nj: int = field(default_factory=_default_nj)
+    engines: list[str] = field(default_factory=lambda: ["espeak", "piper"])
+    piper_fraction: float = 0.15  # share of train utterances spoken by Piper, when available
+    min_words: int = 3
+    max_words: int = 25
+    espeak_rate: tuple[int, int] = (130, 230)  # words per minute
+    espeak_pitch: tuple[int, int] = (20, 80)  # 0-100, relative to the variant's base pitch
+    espeak_pitch_range: tuple[int, int] = (20, 90)  # 0-100; 0 is monotone
+    espeak_word_gap: tuple[int, int] = (0, 3)  # extra pause between words, units of 10 ms
+    piper_length_scale: tuple[float, float] = (0.85, 1.2)
+    piper_noise_scale: tuple[float, float] = (0.5, 0.8)
+    piper_noise_w: tuple[float, float] = (0.6, 1.0)
+    test_variants: list[str] = field(default_factory=lambda: list(DEFAULT_TEST_VARIANTS))
+    dev_variants: list[str] = field(default_factory=lambda: list(DEFAULT_DEV_VARIANTS))
+    trim_db: float = 40.0  # silence = frames this far below the loudest frame
+    trim_pad: float = 0.1  # seconds of silence kept at each end
+
+    def prompts_path(self) -> Path:
+        return Path(self.prompts) if self.prompts else default_prompts_path()
+
+
+# Fields that may change between a run and its resumption; any other change makes existing
+# wavs stale, so resuming refuses.
+_RESUMABLE_FIELDS = {"out_dir", "nj", "train_hours"}
+
+
+# --------------------------------------------------------------------------------------------
+# Planning
+
+
+@dataclass
+class Job:
+    utt: str
+    split: str
+    index: int
+    spk: str
+    engine: str
+    voice: str
+    text: str
+    params: dict[str, Any]
+    wav: str  # absolute path
+
+
+def safe_id(s: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", s)
+
+
+def speaker_id(engine: str, voice: str) -> str:
+    """``espeak`` + ``en-us+m3`` -> ``espeak_en-us_m3``; ``piper`` + ``piper-joe`` -> ``piper_joe``."""
+    if engine == "piper":
+        return "piper_" + safe_id(voice.removeprefix("piper-"))
+    lang, _, variant = voice.partition("+")
+    return f"espeak_{safe_id(lang)}_{safe_id(variant or DEFAULT_VARIANT)}"
+
+
+def make_pools(sentences: list[str], cfg: SynthConfig) -> dict[str, list[str]]:
+    """Normalize, filter, deduplicate and split sentences into disjoint test/dev/train pools."""
+    seen: set[str] = set()
+    texts = []
+    for s in sentences:
+        t = normalize_text(s)
+        if max(1, cfg.min_words) <= len(t.split()) <= cfg.max_words and t not in seen:
+            seen.add(t)
+            texts.append(t)
+    random.Random(f"{cfg.seed}:pools").shuffle(texts)
+    n_test, n_dev = cfg.test_utts, cfg.dev_utts
+    if len(texts) < n_test + n_dev + 1:
+        raise ValueError(f"only {len(texts)} usable sentences for {n_test} test + {n_dev} dev + train")
+    return {"test": texts[:n_test], "dev": texts[n_test:n_test + n_dev], "train": texts[n_test + n_dev:]}
+
+
+def split_variants(all_variants: list[str], cfg: SynthConfig) -> dict[str, list[str]]:
+    test, dev = list(cfg.test_variants), list(cfg.dev_variants)
+    known = set(all_variants)
+    unknown = sorted((set(test) | set(dev)) - known)
+    if unknown:
+        raise ValueError(f"held-out espeak variants not found: {unknown}")
+    if set(test) & set(dev):
+        raise ValueError(f"variants both in test and dev: {sorted(set(test) & set(dev))}")
+    if not test or not dev:
+        raise ValueError("test_variants and dev_variants must not be empty")
+    held = set(test) | set(dev)
+    train = [DEFAULT_VARIANT] + [v for v in all_variants if v not in held]
+    return {"train": train, "dev": sorted(dev), "test": sorted(test)}
+
+
+def _uniform_int(rng: random.Random, lo_hi) -> int:
+    lo, hi = lo_hi
+    return rng.randint(int(lo), int(hi))
+
+
+def _uniform(rng: random.Random, lo_hi) -> float:
+    lo, hi = lo_hi
+    return round(rng.uniform(float(lo), float(hi)), 3)
+
+
+def plan_job(cfg: SynthConfig, split: str, index: int, pool: list[str], languages: list[str],
+             variants: list[str], use_piper: bool, wav_root: Path) -> Job:
+    """Everything about utterance ``index`` of ``split``, from a RNG seeded by (seed, split, index).
+
+    The draws happen in a fixed order whatever the engines, so eSpeak utterances are the same
+    with or without Piper installed.
+    """
+    rng = random.Random(f"{cfg.seed}:{split}:{index}")
+    u_engine = rng.random()
+    lang = rng.choice(languages)
+    variant = rng.choice(variants)
+    espeak_params = {
+        "rate": _uniform_int(rng, cfg.espeak_rate),
+        "pitch": _uniform_int(rng, cfg.espeak_pitch),
+        "pitch_range": _uniform_int(rng, cfg.espeak_pitch_range),
+        "word_gap": _uniform_int(rng, cfg.espeak_word_gap),
+    }
+    piper_params = {
+        "length_scale": _uniform(rng, cfg.piper_length_scale),
+        "noise_scale": _uniform(rng, cfg.piper_noise_scale),
+        "noise_w": _uniform(rng, cfg.piper_noise_w),
+    }
+    seed = rng.randrange(2**31)
+    text = pool[index % len(pool)]
+    if use_piper and split == "train" and u_engine < cfg.piper_fraction:
+        engine, voice, params = "piper", "piper-joe", piper_params
+    else:
+        engine, params = "espeak", espeak_params
+        voice = lang if variant == DEFAULT_VARIANT else f"{lang}+{variant}"
+    params = {**params, "seed": seed}
+    spk = speaker_id(engine, voice)
+    utt = f"{spk}-{split}{index:06d}"
+    return Job(utt=utt, split=split, index=index, spk=spk, engine=engine, voice=voice, text=text,
+               params=params, wav=str(wav_root / split / f"{utt}.wav"))
+
+
+def estimate_duration(job: Job) -> float:
+    """Expected seconds of audio (after trimming) for a job; used only to size the train set."""
+    n_chars = len(job.text)
+    if job.engine == "piper":
+        a, b = _PIPER_EST
+        return a + b * n_chars * job.params["length_scale"]
+    a, b = _ESPEAK_EST
+    n_gaps = max(0, len(job.text.split()) - 1)
+    return a + b * n_chars * 175.0 / job.params["rate"] + 0.01 * job.params["word_gap"] * n_gaps
+
+
+def plan_split(cfg: SynthConfig, split: str, pool: list[str], languages: list[str], variants: list[str],
+               use_piper: bool, wav_root: Path) -> list[Job]:
+    if split != "train":
+        n = cfg.dev_utts if split == "dev" else cfg.test_utts
+        return [plan_job(cfg, split, i, pool, languages, variants, use_piper, wav_root) for i in range(n)]
+    target = cfg.train_hours * 3600.0
+    jobs: list[Job] = []
+    total = 0.0
+    while total < target:
+        job = plan_job(cfg, split, len(jobs), pool, languages, variants, use_piper, wav_root)
+        jobs.append(job)
+        total += estimate_duration(job)
+    return jobs
+
+
+# --------------------------------------------------------------------------------------------
+# Synthesis (runs in worker processes)
+
+
+def trim_silence(wav: np.ndarray, sr: int, threshold_db: float = 40.0, pad: float = 0.1) -> np.ndarray:
+    """Cut leading/trailing silence: frames more than ``threshold_db`` below the loudest 10 ms
+    frame (and below -60 dBFS at most), keeping ``pad`` seconds of context at each end."""
+    hop = max(1, sr // 100)
+    n = len(wav) // hop
+    if n == 0:
+        return wav
+    frames = wav[: n * hop].reshape(n, hop).astype(np.float64)
+    db = 10.0 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
+    thresh = max(db.max() - threshold_db, -60.0)
+    voiced = np.flatnonzero(db > thresh)
+    if voiced.size == 0:
+        return wav
+    p = int(round(pad * sr))
+    start = max(0, voiced[0] * hop - p)
+    end = min(len(wav), (voiced[-1] + 1) * hop + p)
+    return wav[start:end]
+
+
+_ENGINES: dict[str, Any] = {}
+
+
+def _engine(name: str):
+    if name not in _ENGINES:
+        from asr.data.tts import get_engine
+
+        _ENGINES[name] = get_engine(name)
+    return _ENGINES[name]
+
+
+def _write_wav_atomic(path: Path, wav: np.ndarray, sr: int) -> None:
+    import soundfile as sf
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    try:
+        sf.write(str(tmp), wav, sr, subtype="PCM_16", format="WAV")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def synthesize_job(job: Job, trim_db: float = 40.0, trim_pad: float = 0.1) -> dict[str, Any]:
+    """Make (or reuse) the wav of one job. Never raises: failures come back as ``ok=False``."""
+    import soundfile as sf
+
+    path = Path(job.wav)
+    try:
+        if path.is_file():
+            info = sf.info(str(path))
+            if info.frames > 0 and info.samplerate == OUTPUT_SAMPLE_RATE:
+                return {"utt": job.utt, "ok": True, "dur": info.frames / info.samplerate, "reused": True}
+        wav, sr = _engine(job.engine).synthesize(job.text, job.voice, **job.params)
+        if sr != OUTPUT_SAMPLE_RATE:
+            raise TTSError(f"{job.engine} returned {sr} Hz, expected {OUTPUT_SAMPLE_RATE}")
+        wav = trim_silence(np.asarray(wav, dtype=np.float32), sr, trim_db, trim_pad)
+        peak = float(np.max(np.abs(wav))) if wav.size else 0.0
+        if wav.size < sr // 10 or peak < 1e-3:
+            raise TTSError(f"{job.engine} voice {job.voice!r}: audio empty or silent after trimming")
+        if peak > 0.95:  # keep 16-bit conversion clear of clipping
+            wav = wav * (0.95 / peak)
+        _write_wav_atomic(path, wav, sr)
+        return {"utt": job.utt, "ok": True, "dur": len(wav) / sr, "reused": False}
+    except Exception as e:  # noqa: BLE001 -- one bad utterance must not stop the corpus
+        return {"utt": job.utt, "ok": False, "error": f"{type(e).__name__}: {e}"}
+
+
+def _worker_init() -> None:
+    # Workers each use one core; keep numerical libraries from spawning thread pools.
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
+
+def _run_job(args: tuple[Job, float, float]) -> dict[str, Any]:
+    return synthesize_job(*args)
+
+
+def run_jobs(jobs: list[Job], nj: int, trim_db: float, trim_pad: float, desc: str = "synth",
+             progress: bool = True) -> list[dict[str, Any]]:
+    """Synthesize jobs with ``nj`` processes; results come back in job order."""
+    from tqdm import tqdm
+
+    tasks = [(j, trim_db, trim_pad) for j in jobs]
+    bar = tqdm(total=len(tasks), desc=desc, unit="utt", disable=not progress, dynamic_ncols=True)
+    results = []
+    try:
+        if nj <= 1 or len(tasks) <= 1:
+            for t in tasks:
+                results.append(_run_job(t))
+                bar.update()
+        else:
+            import multiprocessing as mp
+
+            # spawn: workers must not inherit the parent's library state (eSpeak, torch threads).
+            ctx = mp.get_context("spawn")
+            chunk = max(1, min(16, len(tasks) // (nj * 8)))
+            with ctx.Pool(nj, initializer=_worker_init) as pool:
+                for r in pool.imap(_run_job, tasks, chunksize=chunk):
+                    results.append(r)
+                    bar.update()
+    finally:
+        bar.close()
+    return results
+
+
+# --------------------------------------------------------------------------------------------
+# Corpus
+
+
+def _config_dict(cfg: SynthConfig) -> dict[str, Any]:
+    d = asdict(cfg)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+def _file_sha1(path: Path) -> str:
+    return hashlib.sha1(path.read_bytes()).hexdigest()
+
+
+def _check_resume(out: Path, resolved: dict[str, Any]) -> None:
+    import yaml
+
+    prev_path = out / "synth_config.yaml"
+    if not prev_path.is_file():
+        return
+    prev = yaml.safe_load(prev_path.read_text(encoding="utf-8")) or {}
+    diff = sorted(k for k in set(prev) | set(resolved)
+                  if k not in _RESUMABLE_FIELDS and prev.get(k) != resolved.get(k))
+    if diff:
+        raise ValueError(
+            f"{out} holds a corpus built with a different configuration (differs in: {', '.join(diff)}); "
+            f"use another --out-dir or delete {out}"
+        )
+
+
+def _remove_stale(wav_dir: Path, keep: set[str]) -> int:
+    """Delete wavs (and temp files) in ``wav_dir`` that the current plan does not use."""
+    n = 0
+    if wav_dir.is_dir():
+        for p in wav_dir.iterdir():
+            if p.name.endswith(".tmp") or (p.suffix == ".wav" and p.stem not in keep):
+                p.unlink()
+                n += 1
+    return n
+
+
+def build_synth_corpus(cfg: SynthConfig, progress: bool = True) -> dict[str, Any]:
+    """Build ``cfg.out_dir/{train,dev,test}`` data dirs, wavs, ``corpus_card.json`` and
+    ``synth_config.yaml``; returns the corpus card (a summary dict)."""
+    import yaml
+
+    from asr.data.tts import available_engines
+
+    t0 = time.time()
+    out = Path(cfg.out_dir).resolve()
+    prompts_path = cfg.prompts_path()
+    engines = available_engines(cfg.engines)
+    missing = [e for e in cfg.engines if e not in engines]
+    if "espeak" not in engines:
+        raise TTSError("the espeak engine is required (dev/test use held-out espeak voices) "
+                       "but is not available")
+    log.info("TTS engines: using %s%s", ", ".join(engines),
+             f"; not available: {', '.join(missing)}" if missing else "")
+
+    resolved = _config_dict(cfg)
+    resolved["prompts"] = str(prompts_path)
+    resolved["prompts_sha1"] = _file_sha1(prompts_path)
+    resolved["engines_used"] = engines
+    out.mkdir(parents=True, exist_ok=True)
+    _check_resume(out, resolved)
+    (out / "synth_config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False), encoding="utf-8")
+
+    from asr.data.tts.espeak import EspeakEngine
+
+    languages = EspeakEngine.languages()
+    variants = split_variants(EspeakEngine.variants(), cfg)
+    pools = make_pools(load_prompts(prompts_path), cfg)
+    use_piper = "piper" in engines
+    log.info("sentences: %s", ", ".join(f"{s} {len(pools[s])}" for s in SPLITS))
+
+    card: dict[str, Any] = {
+        "created_by": "asr.data.synth",
+        "seed": cfg.seed,
+        "sample_rate": OUTPUT_SAMPLE_RATE,
+        "prompts": str(prompts_path),
+        "prompts_sha1": resolved["prompts_sha1"],
+        "engines_requested": list(cfg.engines),
+        "engines_used": engines,
+        "espeak_languages": languages,
+        "espeak_variants": variants,
+        "piper_split": "train only (a single voice cannot be held out)" if use_piper else "not used",
+        "params": {k: resolved[k] for k in ("espeak_rate", "espeak_pitch", "espeak_pitch_range",
+                                            "espeak_word_gap", "piper_length_scale", "piper_noise_scale",
+                                            "piper_noise_w", "piper_fraction", "trim_db", "trim_pad")},
+        "splits": {},
+        "failures": [],
+    }
+    for split in SPLITS:
+        jobs = plan_split(cfg, split, pools[split], languages, variants[split], use_piper, out / "wav")
+        removed = _remove_stale(out / "wav" / split, {j.utt for j in jobs})
+        if removed:
+            log.info("%s: removed %d stale files from an earlier run", split, removed)
+        results = run_jobs(jobs, cfg.nj, cfg.trim_db, cfg.trim_pad, desc=f"synth {split}", progress=progress)
+        dd = DataDir(root=out / split)
+        failures = []
+        for job, res in zip(jobs, results, strict=True):
+            if not res["ok"]:
+                failures.append({"split": split, "utt": job.utt, "voice": job.voice, "text": job.text,
+                                 "error": res["error"]})
+                continue
+            dd.wav[job.utt] = job.wav
+            dd.text[job.utt] = job.text
+            dd.utt2spk[job.utt] = job.spk
+            dd.utt2dur[job.utt] = round(res["dur"], 3)
+        for f in failures[:10]:
+            log.warning("%s: %s failed: %s", split, f["utt"], f["error"])
+        if len(failures) > 10:
+            log.warning("%s: ... %d more failures (see corpus_card.json)", split, len(failures) - 10)
+        if not dd.wav:
+            raise TTSError(f"{split}: every utterance failed; first error: {failures[0]['error']}")
+        write_datadir(dd, out / split)
+        problems = validate_datadir(out / split)
+        if problems:  # a bug, not a synthesis failure: stop rather than hand on a broken corpus
+            raise RuntimeError(f"{out / split} is inconsistent: " + "; ".join(problems[:5]))
+        durs = list(dd.utt2dur.values())
+        card["splits"][split] = {
+            "utterances": len(dd),
+            "planned": len(jobs),
+            "failed": len(failures),
+            "reused": sum(1 for r in results if r.get("reused")),
+            "hours": round(sum(durs) / 3600.0, 4),
+            "estimated_hours": round(sum(estimate_duration(j) for j, r in zip(jobs, results, strict=True)
+                                         if r["ok"]) / 3600.0, 4),
+            "mean_duration": round(float(np.mean(durs)), 3),
+            "sentences": len({dd.text[u] for u in dd.wav}),
+            "speakers": len(set(dd.utt2spk.values())),
+            "utterances_per_engine": {e: sum(1 for j, r in zip(jobs, results, strict=True)
+                                             if r["ok"] and j.engine == e) for e in engines},
+            "voices": sorted({j.voice for j, r in zip(jobs, results, strict=True) if r["ok"]}),
+        }
+        card["failures"].extend(failures[:200])
+        log.info("%s: %d utterances, %.3f h, %d failed", split, len(dd), sum(durs) / 3600.0, len(failures))
+    card["failures_total"] = sum(card["splits"][s]["failed"] for s in SPLITS)
+    card["elapsed_seconds"] = round(time.time() - t0, 1)
+    tmp = out / "corpus_card.json.tmp"
+    tmp.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, out / "corpus_card.json")
+    return card
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+
+
+def _pair(cast):
+    def parse(s: str):
+        parts = re.split(r"[,:]", s)
+        if len(parts) != 2:
+            raise argparse.ArgumentTypeError(f"expected LO,HI, got {s!r}")
+        lo, hi = (cast(p) for p in parts)
+        if lo > hi:
+            raise argparse.ArgumentTypeError(f"LO > HI in {s!r}")
+        return (lo, hi)
+
+    parse.__name__ = f"{cast.__name__} pair"
+    return parse
+
+
+def _names(s: str) -> list[str]:
+    return [x for x in (p.strip() for p in s.split(",")) if x]
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of ``asr synth-corpus`` / ``python -m asr.data.synth``."""
+    d = SynthConfig()
+    fmt = lambda v: ",".join(str(x) for x in v)  # noqa: E731
+    p.add_argument("--out-dir", default=d.out_dir, help="corpus directory (wav/, train/, dev/, test/)")
+    p.add_argument("--prompts", default=str(default_prompts_path()), help="prompt sentences, one per line")
+    p.add_argument("--train-hours", type=float, default=d.train_hours,
+                   help="hours of training audio (estimated)")
+    p.add_argument("--dev-utts", type=int, default=d.dev_utts, help="dev utterances")
+    p.add_argument("--test-utts", type=int, default=d.test_utts, help="test utterances")
+    p.add_argument("--seed", type=int, default=d.seed, help="random seed")
+    p.add_argument("--nj", type=int, default=d.nj, help="parallel worker processes")
+    p.add_argument("--engines", type=_names, default=fmt(d.engines),
+                   help="TTS engines, comma separated; unavailable ones are skipped")
+    p.add_argument("--piper-fraction", type=float, default=d.piper_fraction,
+                   help="share of train utterances spoken by Piper (when installed)")
+    p.add_argument("--min-words", type=int, default=d.min_words, help="shortest sentence, in words")
+    p.add_argument("--max-words", type=int, default=d.max_words, help="longest sentence, in words")
+    p.add_argument("--espeak-rate", type=_pair(int), default=fmt(d.espeak_rate), metavar="LO,HI",
+                   help="eSpeak speaking rate range, words per minute")
+    p.add_argument("--espeak-pitch", type=_pair(int), default=fmt(d.espeak_pitch), metavar="LO,HI",
+                   help="eSpeak pitch range (0-100)")
+    p.add_argument("--espeak-pitch-range", type=_pair(int), default=fmt(d.espeak_pitch_range),
+                   metavar="LO,HI",
+                   help="range of eSpeak's intonation range parameter (0-100)")
+    p.add_argument("--espeak-word-gap", type=_pair(int), default=fmt(d.espeak_word_gap), metavar="LO,HI",
+                   help="eSpeak extra pause between words, units of 10 ms")
+    p.add_argument("--piper-length-scale", type=_pair(float), default=fmt(d.piper_length_scale),
+                   metavar="LO,HI", help="Piper length scale range (>1 is slower)")
+    p.add_argument("--piper-noise-scale", type=_pair(float), default=fmt(d.piper_noise_scale),
+                   metavar="LO,HI",
+                   help="Piper generator noise range")
+    p.add_argument("--piper-noise-w", type=_pair(float), default=fmt(d.piper_noise_w), metavar="LO,HI",
+                   help="Piper duration noise range")
+    p.add_argument("--test-variants", type=_names, default=fmt(d.test_variants),
+                   help="eSpeak variants reserved for test")
+    p.add_argument("--dev-variants", type=_names, default=fmt(d.dev_variants),
+                   help="eSpeak variants reserved for dev")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def config_from_args(args: argparse.Namespace) -> SynthConfig:
+    names = {f.name for f in fields(SynthConfig)}
+    return SynthConfig(**{k: v for k, v in vars(args).items() if k in names})
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)
+    try:
+        card = build_synth_corpus(cfg, progress=not getattr(args, "no_progress", False))
+    except (ValueError, OSError, TTSError) as e:
+        log.error("%s", e)
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    for split in SPLITS:
+        s = card["splits"][split]
+        print(f"{split:5s} {s['utterances']:6d} utts {s['hours']:7.3f} h  {s['speakers']:4d} speakers  "
+              f"{s['failed']} failed", file=sys.stderr)
+    print(f"corpus in {Path(cfg.out_dir).resolve()} ({card['elapsed_seconds']:.0f} s)", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m asr.data.synth",
+        description="Build a synthetic speech corpus (Kaldi-style train/dev/test data dirs) with TTS.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add_arguments(p)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Shared fixtures: a tiny synthetic corpus (real generated speech) and its features, built once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from asr.cli import main as asr_main
+from asr.features.extract import extract_features
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory) -> Path:
+    """``train`` (~70 s of speech), ``dev`` and ``test`` data dirs spoken by espeak-ng voices."""
+    out = tmp_path_factory.mktemp("synth")
+    rc = asr_main(["synth-corpus", "--out-dir", str(out), "--train-hours", "0.02", "--dev-utts", "6",
+                   "--test-utts", "6", "--nj", "2", "--seed", "0"])
+    assert rc == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_feats(tiny_corpus) -> Path:
+    """Feature stores ``feats/{train,dev,test}`` of the tiny corpus (CMVN from train)."""
+    for part in ("train", "dev", "test"):
+        extract_features(tiny_corpus / part, tiny_corpus / "feats" / part, nj=1, compute_cmvn=part == "train")
+    return tiny_corpus / "feats"
+
+
+@pytest.fixture(scope="session")
+def overfit_run(tiny_corpus, tiny_feats, tmp_path_factory) -> dict:
+    """A small model trained to memorize 4 training utterances (train == dev)."""
+    from asr.data.datadir import read_datadir, write_datadir
+    from asr.model.encoder import ModelConfig
+    from asr.train.trainer import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("overfit")
+    dd = read_datadir(tiny_corpus / "train")
+    few = dd.subset(dd.utt_ids[:4])
+    write_datadir(few, root / "data")
+    extract_features(root / "data", root / "feats", compute_cmvn=True)
+    cfg = TrainConfig(exp_dir=str(root / "exp"), train_data=str(root / "data"), train_feats=str(root / "feats"),
+                      dev_data=str(root / "data"), dev_feats=str(root / "feats"),
+                      model=ModelConfig(hidden_size=128, num_layers=2, dropout=0.0),
+                      epochs=110, lr=3e-3, warmup_steps=10, final_lr_ratio=0.1, num_threads=2)
+    result = train(cfg)
+    return {"result": result, "data": root / "data", "texts": few.text, "model_dir": Path(result["model_dir"])}

@@ -1,0 +1,48 @@
+import torch
+
+from asr.features.logmel import FeatureConfig
+from asr.model.ctc_model import CTCModel
+from asr.model.encoder import ModelConfig, stack_frames
+from asr.model.model_dir import load_model_dir, save_model_dir
+from asr.text.units import CharTokenizer
+
+
+def _model(**kw):
+    torch.manual_seed(0)
+    return CTCModel(ModelConfig(hidden_size=32, num_layers=2, vocab_size=29, dropout=0.0, **kw)).eval()
+
+
+def test_stack_frames_shapes():
+    x = torch.arange(2 * 7 * 2, dtype=torch.float32).reshape(2, 7, 2)
+    y, lens = stack_frames(x, torch.tensor([7, 4]), 3)
+    assert y.shape == (2, 3, 6) and lens.tolist() == [3, 2]
+    assert y[0, 0].tolist() == x[0, :3].flatten().tolist()
+
+
+def test_padding_does_not_leak_into_backward_direction():
+    model = _model(subsample=3)
+    short, long = torch.randn(1, 40, 80), torch.randn(1, 95, 80)
+    alone, alone_len = model(short, torch.tensor([40]))
+    batch = torch.zeros(2, 95, 80)
+    batch[0, :40], batch[1] = short[0], long[0]
+    batched, lens = model(batch, torch.tensor([40, 95]))
+    assert lens.tolist() == [14, 32] and alone_len.tolist() == [14]
+    torch.testing.assert_close(batched[0, :14], alone[0], atol=1e-5, rtol=1e-5)
+
+
+def test_projection_and_output_is_log_softmax():
+    model = _model(proj_size=16)
+    out, lens = model(torch.randn(2, 30, 80), torch.tensor([30, 20]))
+    assert out.shape == (2, 10, 29)
+    torch.testing.assert_close(out.exp().sum(-1), torch.ones(2, 10))
+
+
+def test_model_dir_roundtrip_without_pickle(tmp_path):
+    model = _model()
+    model.set_cmvn(torch.full((80,), 2.0), torch.full((80,), 3.0))
+    save_model_dir(tmp_path / "m", model, FeatureConfig(), CharTokenizer())
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["config.json", "model.safetensors", "tokens.txt"]
+    loaded, fcfg, tok, meta = load_model_dir(tmp_path / "m")
+    x = torch.randn(1, 33, 80)
+    torch.testing.assert_close(loaded(x, torch.tensor([33]))[0], model(x, torch.tensor([33]))[0])
+    assert fcfg == FeatureConfig() and len(tok) == 29 and meta["model"]["hidden_size"] == 32
