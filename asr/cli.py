@@ -28,6 +28,19 @@ def cmd_synth_corpus(args) -> int:
     return synth.run(args)
 
 
+def cmd_speak(args) -> int:
+    from asr.data.synth import speak_to_file
+    from asr.data.tts import TTSError
+
+    try:
+        voice = speak_to_file(args.text, args.out, voice=args.voice, split=args.split, rate=args.rate)
+    except TTSError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"{args.out}: spoken by espeak voice {voice}", file=sys.stderr)
+    return 0
+
+
 def cmd_features(args) -> int:
     from asr.features.extract import extract_features
     from asr.features.logmel import FeatureConfig
@@ -99,6 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("synth-corpus", help="build the synthetic TTS speech corpus", formatter_class=FORMATTER)
     synth.add_arguments(p)
     p.set_defaults(func=cmd_synth_corpus)
+
+    p = sub.add_parser("speak", help="speak a sentence with an eSpeak voice into a wav file",
+                       formatter_class=FORMATTER)
+    p.add_argument("text")
+    p.add_argument("--out", required=True, help="output wav (16 kHz mono)")
+    p.add_argument("--voice", help="eSpeak voice such as en-us+m3 (default: a held-out voice of --split)")
+    p.add_argument("--split", default="test", choices=["test", "dev"])
+    p.add_argument("--rate", type=int, default=175, help="words per minute")
+    p.set_defaults(func=cmd_speak)
 
     p = sub.add_parser("features", help="extract log-mel features of a data directory", formatter_class=FORMATTER)
     p.add_argument("data_dir")

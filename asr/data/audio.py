@@ -45,6 +45,11 @@ def load_audio(path: str | os.PathLike, sample_rate: int = SAMPLE_RATE) -> np.nd
 def write_wav(path: str | os.PathLike, wave: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
     """Write 16-bit PCM atomically: a killed writer never leaves a truncated file under ``path``."""
     path = os.fspath(path)
-    tmp = path + ".tmp.wav"
-    sf.write(tmp, np.clip(wave, -1.0, 1.0), sample_rate, subtype="PCM_16")
-    os.replace(tmp, path)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        sf.write(tmp, np.clip(wave, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

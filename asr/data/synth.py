@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 import asr
+from asr.data.audio import write_wav
 from asr.data.datadir import DataDir, validate_datadir, write_datadir
 from asr.data.prompts import load_prompts
 from asr.data.tts.base import OUTPUT_SAMPLE_RATE, TTSError
@@ -272,19 +273,6 @@ def _engine(name: str):
     return _ENGINES[name]
 
 
-def _write_wav_atomic(path: Path, wav: np.ndarray, sr: int) -> None:
-    import soundfile as sf
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    try:
-        sf.write(str(tmp), wav, sr, subtype="PCM_16", format="WAV")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def synthesize_job(job: Job, trim_db: float = 40.0, trim_pad: float = 0.1) -> dict[str, Any]:
     """Make (or reuse) the wav of one job. Never raises: failures come back as ``ok=False``."""
     import soundfile as sf
@@ -304,7 +292,7 @@ def synthesize_job(job: Job, trim_db: float = 40.0, trim_pad: float = 0.1) -> di
             raise TTSError(f"{job.engine} voice {job.voice!r}: audio empty or silent after trimming")
         if peak > 0.95:  # keep 16-bit conversion clear of clipping
             wav = wav * (0.95 / peak)
-        _write_wav_atomic(path, wav, sr)
+        write_wav(path, wav, sr)
         return {"utt": job.utt, "ok": True, "dur": len(wav) / sr, "reused": False}
     except Exception as e:  # noqa: BLE001 -- one bad utterance must not stop the corpus
         return {"utt": job.utt, "ok": False, "error": f"{type(e).__name__}: {e}"}
@@ -590,3 +578,20 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def speak_to_file(text: str, out: str | os.PathLike, voice: str | None = None, split: str = "test",
+                  rate: int = 175, seed: int = 0) -> str:
+    """Speak ``text`` (normalized first) into a 16 kHz wav with an eSpeak voice; return the voice used.
+
+    Without ``voice``, picks the US-accent voice of the first held-out variant of ``split``, so
+    the result is a voice the model never heard in training.
+    """
+    if voice is None:
+        variants = {"test": DEFAULT_TEST_VARIANTS, "dev": DEFAULT_DEV_VARIANTS}.get(split)
+        if variants is None:
+            raise ValueError(f"split must be 'test' or 'dev' when no voice is given, got {split!r}")
+        voice = f"en-us+{variants[0]}"
+    wav, sr = _engine("espeak").synthesize(normalize_text(text), voice, rate=rate, seed=seed)
+    write_wav(out, trim_silence(wav, sr), sr)
+    return voice

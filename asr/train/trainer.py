@@ -54,6 +54,7 @@ class TrainConfig:
     num_threads: int = 0  # CPU threads for torch (0: torch's default)
     num_workers: int = 0  # DataLoader worker processes
     dev_max_utts: int = 0  # score at most this many dev utterances per epoch (0: all)
+    log_interval: int = 50  # log loss, learning rate and speed every this many steps
 
 
 def resolve_device(name: str) -> torch.device:
@@ -174,7 +175,7 @@ def train(cfg: TrainConfig) -> dict:
     for epoch in range(1, cfg.epochs + 1):
         train_sampler.set_epoch(epoch)
         model.train()
-        t0, loss_sum, utt_sum = time.time(), 0.0, 0
+        t0, loss_sum, utt_sum, frames_sum = time.time(), 0.0, 0, 0
         bar = tqdm(train_loader, desc=f"epoch {epoch}/{cfg.epochs}", unit="batch", disable=None)
         for batch in bar:
             feats = batch["feats"].to(device, non_blocking=True)
@@ -190,7 +191,11 @@ def train(cfg: TrainConfig) -> dict:
             step += 1
             loss_sum += loss.item() * feats.shape[0]
             utt_sum += feats.shape[0]
+            frames_sum += int(batch["feat_lens"].sum())
             bar.set_postfix(loss=f"{loss.item():.2f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
+            if cfg.log_interval and step % cfg.log_interval == 0:
+                log.info("epoch %d step %d: loss %.3f, lr %.2e, %.0f frames/s", epoch, step, loss.item(),
+                         scheduler.get_last_lr()[0], frames_sum / (time.time() - t0))
         train_loss = loss_sum / max(utt_sum, 1)
         dev_loss, dev_wer, dev_cer = evaluate(model, dev_loader, tokenizer, device, cfg.dev_max_utts)
         record = {"epoch": epoch, "step": step, "train_loss": train_loss, "dev_loss": dev_loss,

@@ -48,9 +48,6 @@ def to_float32(samples: np.ndarray) -> np.ndarray:
 
 def resample(wav: np.ndarray, sr_in: int, sr_out: int = OUTPUT_SAMPLE_RATE) -> np.ndarray:
     """High-quality resampling (soxr), clipped back to [-1, 1]."""
-    if sr_in == sr_out:
-        return wav.astype(np.float32, copy=False)
-    import soxr
+    from asr.data.audio import resample as _resample
 
-    out = soxr.resample(wav.astype(np.float32, copy=False), sr_in, sr_out, quality="HQ")
-    return np.clip(out, -1.0, 1.0).astype(np.float32, copy=False)
+    return np.clip(_resample(wav.astype(np.float32, copy=False), sr_in, sr_out), -1.0, 1.0)
