@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 
@@ -42,58 +43,69 @@ def cmd_speak(args) -> int:
 
 
 def cmd_features(args) -> int:
-    from asr.features.extract import extract_features
-    from asr.features.logmel import FeatureConfig
+    from asr.features import commands
 
-    res = extract_features(args.data_dir, args.out_dir, FeatureConfig(n_mels=args.n_mels), nj=args.nj,
-                           compute_cmvn=args.cmvn)
-    print(f"{args.data_dir}: {res.num_done} utterances, {res.num_frames} frames, "
-          f"{len(res.skipped)} skipped -> {args.out_dir}")
-    return 0 if res.num_done else 1
+    return commands.run(args)
+
+
+def cmd_features_merge(args) -> int:
+    from asr.features import commands
+
+    return commands.run_merge(args)
 
 
 def cmd_train(args) -> int:
     from asr.config import load_config
+    from asr.train.guards import TrainingAborted
     from asr.train.trainer import TrainConfig, train
 
     cfg = load_config(TrainConfig, args.config, args.overrides)
-    result = train(cfg)
-    print(f"best dev WER {100 * result['best_dev_wer']:.2f}% -> {result['model_dir']}")
+    try:
+        result = train(cfg)
+    except TrainingAborted as e:  # out of memory, NaN losses: the message says what to change
+        logging.getLogger("asr").error("%s", e)
+        return 1
+    if not result["history"]:
+        print(f"stopped after {result['steps']} steps, before the end of the first epoch ({result['stopped']})")
+    else:
+        print(f"best dev WER {100 * result['best_dev_wer']:.2f}% -> {result['model_dir']}")
     return 0
 
 
-def cmd_decode(args) -> int:
-    from asr.decode.decode_data import decode_datadir
-    from asr.transcribe import Recognizer
+def cmd_average(args) -> int:
+    from asr.train.average import run
 
-    decode_datadir(Recognizer(args.model_dir, args.device), args.data_dir, args.out_dir)
-    print(f"hypotheses: {args.out_dir}/hyp.txt")
-    return 0
+    return run(args)
 
 
 def cmd_score(args) -> int:
-    from asr.evaluate.scoring import format_report, read_transcripts, score
+    from asr.evaluate.scoring import format_report, read_transcripts, read_utt2spk, score
 
-    report = score(read_transcripts(args.ref), read_transcripts(args.hyp), args.out_dir)
+    utt2spk, audio = None, None
+    if args.data_dir:  # speakers and audio (for the HTML report's players) from the data directory
+        from asr.data.datadir import read_datadir
+
+        dd = read_datadir(args.data_dir)
+        utt2spk, audio = dd.utt2spk, {u: str(dd.audio_path(u)) for u in dd.utt_ids}
+    if args.utt2spk:
+        utt2spk = read_utt2spk(args.utt2spk)
+    report = score(read_transcripts(args.ref), read_transcripts(args.hyp), args.out_dir, utt2spk=utt2spk,
+                   audio=audio, title=args.title or f"{args.hyp}")
     print(format_report(report))
+    if args.out_dir:
+        print(f"report: {args.out_dir}/report.html (and report.md, summary.json, per_utt.txt)", file=sys.stderr)
     return 0
 
 
-def cmd_transcribe(args) -> int:
-    from asr.data.audio import AudioError
-    from asr.transcribe import Recognizer
+def cmd_import(args) -> int:
+    from asr.data.importers import run_import
 
-    rec = Recognizer(args.model_dir, args.device)
-    failures = 0
-    for path in args.files:
-        try:
-            text = rec.transcribe(path)
-        except AudioError as e:
-            print(f"error: {e}", file=sys.stderr)
-            failures += 1
-            continue
-        print(f"{path}\t{text}" if len(args.files) > 1 else text)
-    return 1 if failures else 0
+    return run_import(args)
+
+
+def cmd_module_run(args) -> int:
+    """Commands whose module defines ``add_arguments(parser)`` and ``run(args)``."""
+    return importlib.import_module(args.module).run(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,37 +134,72 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=int, default=175, help="words per minute")
     p.set_defaults(func=cmd_speak)
 
+    from asr.features import commands
+
     p = sub.add_parser("features", help="extract log-mel features of a data directory", formatter_class=FORMATTER)
-    p.add_argument("data_dir")
-    p.add_argument("out_dir")
-    p.add_argument("--nj", type=int, default=2, help="parallel processes")
-    p.add_argument("--n-mels", type=int, default=80)
-    p.add_argument("--cmvn", action="store_true", help="also write global CMVN stats (training set)")
+    commands.add_arguments(p)
     p.set_defaults(func=cmd_features)
+
+    p = sub.add_parser("features-merge", help="merge the shards of `asr features --shard I/N` runs",
+                       formatter_class=FORMATTER)
+    commands.add_merge_arguments(p)
+    p.set_defaults(func=cmd_features_merge)
 
     p = sub.add_parser("train", help="train a BiLSTM-CTC model", formatter_class=FORMATTER)
     p.add_argument("--config", help="YAML file with TrainConfig fields")
     p.add_argument("overrides", nargs="*", help="key=value overrides, e.g. epochs=5 model.hidden_size=256")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("decode", help="greedy-decode a data directory", formatter_class=FORMATTER)
-    p.add_argument("model_dir")
-    p.add_argument("data_dir")
-    p.add_argument("out_dir")
-    p.add_argument("--device", default="auto")
-    p.set_defaults(func=cmd_decode)
+    p = sub.add_parser("average", help="average epoch checkpoints into one model directory",
+                       formatter_class=FORMATTER)
+    p.add_argument("exp_dir", help="training directory with epoch-N.pt checkpoints and model/")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--last", type=int, default=0, help="average the N last epochs")
+    group.add_argument("--best", type=int, default=0, help="average the N epochs of lowest dev WER")
+    p.add_argument("out_dir", help="output model directory")
+    p.set_defaults(func=cmd_average)
+
+    # Decoding, n-gram LMs and alpha/beta tuning: asr.decode.commands owns their options.
+    from asr.decode import commands as decode_commands
+
+    for name, stem, help_ in (
+            ("decode", "decode", "decode a data directory: greedy, or beam search with an n-gram LM"),
+            ("lm", "lm", "build an n-gram LM (interpolated modified Kneser-Ney, ARPA) and its lexicon"),
+            ("tune-lm", "tune", "grid-search LM weight/word score on a dev set; store them in the model dir")):
+        p = sub.add_parser(name, help=help_, formatter_class=FORMATTER)
+        getattr(decode_commands, f"add_{stem}_arguments")(p)
+        p.set_defaults(func=getattr(decode_commands, f"run_{stem}"))
 
     p = sub.add_parser("score", help="WER/CER of hypotheses against references", formatter_class=FORMATTER)
     p.add_argument("ref", help="reference transcripts: <utt> <words> per line (a data dir's text)")
     p.add_argument("hyp", help="hypotheses in the same format")
-    p.add_argument("--out-dir", help="write wer.json and per_utt.txt (aligned REF/HYP) here")
+    p.add_argument("--out-dir", help="write wer.json, summary.json, per_utt.txt, report.md and report.html here")
+    p.add_argument("--data-dir", help="the data dir scored: per-speaker WER (utt2spk), audio players in the report")
+    p.add_argument("--utt2spk", help="per-speaker WER from this utt2spk (instead of --data-dir's)")
+    p.add_argument("--title", help="report title (default: the hypothesis file)")
     p.set_defaults(func=cmd_score)
 
-    p = sub.add_parser("transcribe", help="transcribe audio files", formatter_class=FORMATTER)
-    p.add_argument("model_dir")
-    p.add_argument("files", nargs="+")
-    p.add_argument("--device", default="auto")
-    p.set_defaults(func=cmd_transcribe)
+    for name, module, help_ in (
+            ("transcribe", "asr.transcribe.command", "transcribe audio files of any length (txt/json/srt/vtt/tsv)"),
+            ("export", "asr.model.export", "model directory from a training checkpoint, and/or its ONNX network")):
+        p = sub.add_parser(name, help=help_, formatter_class=FORMATTER)
+        importlib.import_module(module).add_arguments(p)
+        p.set_defaults(func=cmd_module_run, module=module)
+
+    # Real corpora and unit sets (recipes/librispeech). Each module owns its options.
+    from asr.data.importers import add_import_parsers
+
+    p = sub.add_parser("import", help="data directories from LibriSpeech, Common Voice, LJSpeech or any folder",
+                       formatter_class=FORMATTER)
+    add_import_parsers(p)
+    p.set_defaults(func=cmd_import)
+    for name, module, help_ in (
+            ("combine-data", "asr.data.combine", "combine data directories into one"),
+            ("speed-perturb", "asr.data.perturb", "add speed-perturbed copies (e.g. 0.9, 1.1) of a data directory"),
+            ("tokenizer", "asr.text.tokenizer", "build output units (BPE via sentencepiece, or characters)")):
+        p = sub.add_parser(name, help=help_, formatter_class=FORMATTER)
+        importlib.import_module(module).add_arguments(p)
+        p.set_defaults(func=cmd_module_run, module=module)
     return parser
 
 

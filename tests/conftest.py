@@ -43,6 +43,8 @@ def overfit_run(tiny_corpus, tiny_feats, tmp_path_factory) -> dict:
     cfg = TrainConfig(exp_dir=str(root / "exp"), train_data=str(root / "data"), train_feats=str(root / "feats"),
                       dev_data=str(root / "data"), dev_feats=str(root / "feats"),
                       model=ModelConfig(hidden_size=128, num_layers=2, dropout=0.0),
-                      epochs=110, lr=3e-3, warmup_steps=10, final_lr_ratio=0.1, num_threads=2)
+                      epochs=110, lr=3e-3, warmup_steps=10, final_lr_ratio=0.1, num_threads=2,
+                      # 110 tiny epochs: per-epoch side outputs would cost more than the training
+                      plots=False, tensorboard=False, probe_memory=False, keep_last=1)
     result = train(cfg)
     return {"result": result, "data": root / "data", "texts": few.text, "model_dir": Path(result["model_dir"])}

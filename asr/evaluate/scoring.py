@@ -1,13 +1,27 @@
-"""Word and character error rates with jiwer, and per-utterance aligned REF/HYP listings."""
+"""Word and character error rates with jiwer: totals, per speaker, per utterance, most frequent errors.
+
+:func:`evaluate` computes everything (an :class:`Evaluation`); :func:`score` also writes it:
+
+    wer.json      totals (WER/CER counts), as before
+    summary.json  everything, for machines: totals, per speaker, top errors, per utterance, warnings
+    per_utt.txt   aligned REF/HYP per utterance, worst first
+    report.md     for people (asr.evaluate.report), and report.html (self-contained, audio playable)
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
-from dataclasses import asdict, dataclass
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import jiwer
+
+log = logging.getLogger(__name__)
+
+TOP_ERRORS = 20
 
 
 class ScoringError(ValueError):
@@ -31,14 +45,32 @@ class ScoreReport:
     cer: ErrorCounts
 
 
+class Transcripts(dict):
+    """``utt -> text`` read from a file; remembers the file and each utterance's line for messages."""
+
+    def __init__(self, path: str | os.PathLike | None = None):
+        super().__init__()
+        self.path = str(path) if path is not None else None
+        self.line: dict[str, int] = {}
+
+    def where(self, utt: str) -> str:
+        if self.path is None:
+            return f"utterance {utt!r}"
+        return f"{self.path}:{self.line.get(utt, '?')}: utterance {utt!r}"
+
+
+def _where(transcripts: dict[str, str], utt: str) -> str:
+    return transcripts.where(utt) if isinstance(transcripts, Transcripts) else f"utterance {utt!r}"
+
+
 def _counts(out, ref_len: int) -> ErrorCounts:
     errors = out.substitutions + out.deletions + out.insertions
     return ErrorCounts(errors / ref_len, out.substitutions, out.deletions, out.insertions, out.hits, ref_len)
 
 
-def read_transcripts(path: str | os.PathLike) -> dict[str, str]:
-    """``<utt> <words>`` per line -> dict; an utterance with no words maps to ''."""
-    out: dict[str, str] = {}
+def read_transcripts(path: str | os.PathLike) -> Transcripts:
+    """``<utt> <words>`` per line -> dict; an utterance with no words maps to ''. A file with no line is an error."""
+    out = Transcripts(path)
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             parts = line.rstrip("\n").split(maxsplit=1)
@@ -47,72 +79,229 @@ def read_transcripts(path: str | os.PathLike) -> dict[str, str]:
             if parts[0] in out:
                 raise ScoringError(f"{path}:{lineno}: duplicate utterance id {parts[0]!r}")
             out[parts[0]] = " ".join(parts[1].split()) if len(parts) > 1 else ""
+            out.line[parts[0]] = lineno
+    if not out:
+        raise ScoringError(f"{path}: no transcripts (empty file)")
+    return out
+
+
+def read_utt2spk(path: str | os.PathLike) -> dict[str, str]:
+    """A data directory's ``utt2spk`` (``<utt> <speaker>`` per line)."""
+    out: dict[str, str] = {}
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) != 2:
+                raise ScoringError(f"{path}:{lineno}: expected '<utt> <speaker>', got {line.strip()!r}")
+            out[parts[0]] = parts[1]
     return out
 
 
 def align_lines(out, index: int) -> tuple[str, str, str]:
     """REF, HYP and an error-marker line for utterance ``index`` of a jiwer WordOutput, column-aligned."""
-    ref_words, hyp_words = out.references[index], out.hypotheses[index]
+    return format_alignment(aligned_pairs(out, index))
+
+
+def format_alignment(pairs: list[tuple[str, str, str]]) -> tuple[str, str, str]:
+    """Aligned pairs as REF / HYP / marks lines: errors upper-case, ``***`` for the missing side."""
     ref_cols, hyp_cols, marks = [], [], []
-    for chunk in out.alignments[index]:
-        if chunk.type == "equal" or chunk.type == "substitute":
-            for r, h in zip(ref_words[chunk.ref_start_idx:chunk.ref_end_idx],
-                            hyp_words[chunk.hyp_start_idx:chunk.hyp_end_idx], strict=True):
-                ref_cols.append(r if chunk.type == "equal" else r.upper())
-                hyp_cols.append(h if chunk.type == "equal" else h.upper())
-                marks.append("" if chunk.type == "equal" else "S")
-        elif chunk.type == "delete":
-            for r in ref_words[chunk.ref_start_idx:chunk.ref_end_idx]:
-                ref_cols.append(r.upper())
-                hyp_cols.append("*" * len(r))
-                marks.append("D")
-        elif chunk.type == "insert":
-            for h in hyp_words[chunk.hyp_start_idx:chunk.hyp_end_idx]:
-                ref_cols.append("*" * len(h))
-                hyp_cols.append(h.upper())
-                marks.append("I")
+    for kind, r, h in pairs:
+        if kind == "equal":
+            ref_cols.append(r)
+            hyp_cols.append(h)
+        else:
+            ref_cols.append(r.upper() if r else "*" * len(h))
+            hyp_cols.append(h.upper() if h else "*" * len(r))
+        marks.append("" if kind == "equal" else kind)
     widths = [max(len(r), len(h)) for r, h in zip(ref_cols, hyp_cols, strict=True)]
     fmt = lambda cols: " ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip()  # noqa: E731
     return fmt(ref_cols), fmt(hyp_cols), fmt(marks)
 
 
-def score(refs: dict[str, str], hyps: dict[str, str], out_dir: str | os.PathLike | None = None) -> ScoreReport:
+def aligned_pairs(out, index: int) -> list[tuple[str, str, str]]:
+    """``(kind, ref_word, hyp_word)`` in order; kind is ``equal``, ``S``, ``D`` (hyp '') or ``I`` (ref '')."""
+    ref_words, hyp_words = out.references[index], out.hypotheses[index]
+    pairs = []
+    for chunk in out.alignments[index]:
+        refs = ref_words[chunk.ref_start_idx:chunk.ref_end_idx]
+        hyps = hyp_words[chunk.hyp_start_idx:chunk.hyp_end_idx]
+        if chunk.type in ("equal", "substitute"):
+            kind = "equal" if chunk.type == "equal" else "S"
+            pairs.extend((kind, r, h) for r, h in zip(refs, hyps, strict=True))
+        elif chunk.type == "delete":
+            pairs.extend(("D", r, "") for r in refs)
+        elif chunk.type == "insert":
+            pairs.extend(("I", "", h) for h in hyps)
+    return pairs
+
+
+@dataclass
+class UttScore:
+    utt: str
+    speaker: str
+    ref: str
+    hyp: str
+    ref_words: int
+    substitutions: int
+    deletions: int
+    insertions: int
+    pairs: list[tuple[str, str, str]] = field(repr=False)  # aligned (kind, ref, hyp), see aligned_pairs
+
+    @property
+    def errors(self) -> int:
+        return self.substitutions + self.deletions + self.insertions
+
+    @property
+    def wer(self) -> float:
+        return self.errors / self.ref_words
+
+
+@dataclass
+class SpeakerScore:
+    speaker: str
+    num_utts: int
+    ref_words: int
+    substitutions: int
+    deletions: int
+    insertions: int
+    wer: float
+
+
+@dataclass
+class Evaluation:
+    report: ScoreReport
+    utts: list[UttScore]  # sorted by id
+    speakers: list[SpeakerScore]  # worst WER first
+    substitutions: list[tuple[str, str, int]]  # (ref word, hyp word, count), most frequent first
+    insertions: list[tuple[str, int]]
+    deletions: list[tuple[str, int]]
+    warnings: list[str]
+
+    def summary(self, audio: dict[str, str] | None = None) -> dict:
+        """Everything as plain JSON types."""
+        return {
+            **asdict(self.report),
+            "speakers": [asdict(s) for s in self.speakers],
+            "top_errors": {
+                "substitutions": [{"ref": r, "hyp": h, "count": c} for r, h, c in self.substitutions],
+                "insertions": [{"hyp": w, "count": c} for w, c in self.insertions],
+                "deletions": [{"ref": w, "count": c} for w, c in self.deletions],
+            },
+            "utterances": [{"utt": u.utt, "speaker": u.speaker, "ref": u.ref, "hyp": u.hyp,
+                            "ref_words": u.ref_words, "substitutions": u.substitutions, "deletions": u.deletions,
+                            "insertions": u.insertions, "wer": u.wer,
+                            **({"audio": audio[u.utt]} if audio and u.utt in audio else {})} for u in self.utts],
+            "warnings": self.warnings,
+        }
+
+
+def _examples(utts: list[str], where) -> str:
+    shown = "; ".join(where(u) for u in utts[:5])
+    return shown + (f"; and {len(utts) - 5} more" if len(utts) > 5 else "")
+
+
+def evaluate(refs: dict[str, str], hyps: dict[str, str], utt2spk: dict[str, str] | None = None,
+             top: int = TOP_ERRORS) -> Evaluation:
     """Score ``hyps`` against ``refs`` (both utt -> normalized text).
 
-    Every reference utterance must have a non-empty reference; a missing hypothesis counts as
-    empty (all deletions), a hypothesis for an unknown utterance is an error. With ``out_dir``,
-    writes ``wer.json`` (summary) and ``per_utt.txt`` (aligned REF/HYP per utterance, worst first).
+    Every reference must be non-empty (else ScoringError naming file:line and utterance); a missing
+    hypothesis counts as empty (all deletions) and an empty one is scored as such, both with a
+    warning naming the utterances; a hypothesis for an unknown utterance is an error.
     """
     if not refs:
         raise ScoringError("no reference transcripts to score against")
     extra = sorted(set(hyps) - set(refs))
     if extra:
-        raise ScoringError(f"{len(extra)} hypotheses have no reference, e.g. {extra[:3]}")
-    empty = [u for u, t in refs.items() if not t.strip()]
+        raise ScoringError(f"{len(extra)} hypotheses have no reference: {_examples(extra, lambda u: _where(hyps, u))}")
+    empty = sorted(u for u, t in refs.items() if not t.strip())
     if empty:
-        raise ScoringError(f"{len(empty)} references are empty (cannot score), e.g. {empty[:3]}")
-    utts = sorted(refs)
-    ref_list = [refs[u] for u in utts]
-    hyp_list = [hyps.get(u, "") for u in utts]
+        raise ScoringError(f"{len(empty)} empty reference(s), which cannot be scored: "
+                           f"{_examples(empty, lambda u: _where(refs, u))}")
+    warnings = []
+    missing = sorted(set(refs) - set(hyps))
+    if missing:
+        warnings.append(f"{len(missing)} utterance(s) have no hypothesis and count as all deletions: "
+                        f"{_examples(missing, repr)}")
+    empty_hyp = sorted(u for u in set(refs) & set(hyps) if not hyps[u].strip())
+    if empty_hyp:
+        warnings.append(f"{len(empty_hyp)} hypothesis/es are empty (all deletions): "
+                        f"{_examples(empty_hyp, lambda u: _where(hyps, u))}")
+    if utt2spk is not None:
+        no_spk = sorted(set(refs) - set(utt2spk))
+        if no_spk:
+            warnings.append(f"{len(no_spk)} utterance(s) have no speaker in utt2spk: {_examples(no_spk, repr)}")
+    for w in warnings:
+        log.warning("%s", w)
+
+    utt_ids = sorted(refs)
+    ref_list = [refs[u] for u in utt_ids]
+    hyp_list = [hyps.get(u, "") for u in utt_ids]
     words = jiwer.process_words(ref_list, hyp_list)
     chars = jiwer.process_characters(ref_list, hyp_list)
     n_words = sum(len(r.split()) for r in ref_list)
-    n_chars = sum(len(r) for r in ref_list)
-    report = ScoreReport(len(utts), _counts(words, n_words), _counts(chars, n_chars))
+    report = ScoreReport(len(utt_ids), _counts(words, n_words), _counts(chars, sum(len(r) for r in ref_list)))
+
+    utts, subs, ins, dels = [], Counter(), Counter(), Counter()
+    for i, u in enumerate(utt_ids):
+        pairs = aligned_pairs(words, i)
+        kinds = Counter(k for k, _, _ in pairs)
+        spk = (utt2spk or {}).get(u, "")
+        utts.append(UttScore(u, spk, refs[u], hyp_list[i], len(words.references[i]), kinds["S"], kinds["D"],
+                             kinds["I"], pairs))
+        for k, r, h in pairs:
+            if k == "S":
+                subs[(r, h)] += 1
+            elif k == "D":
+                dels[r] += 1
+            elif k == "I":
+                ins[h] += 1
+
+    speakers = []
+    if utt2spk is not None:
+        by_spk: dict[str, list[UttScore]] = defaultdict(list)
+        for us in utts:
+            by_spk[us.speaker or "(none)"].append(us)
+        for spk, group in by_spk.items():
+            n = sum(g.ref_words for g in group)
+            s, d, i = (sum(getattr(g, a) for g in group) for a in ("substitutions", "deletions", "insertions"))
+            speakers.append(SpeakerScore(spk, len(group), n, s, d, i, (s + d + i) / n))
+        speakers.sort(key=lambda s: (-s.wer, s.speaker))
+
+    def most(counter: Counter) -> list:
+        return sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+
+    return Evaluation(report, utts, speakers, [(r, h, c) for (r, h), c in most(subs)], most(ins), most(dels),
+                      warnings)
+
+
+def score(refs: dict[str, str], hyps: dict[str, str], out_dir: str | os.PathLike | None = None,
+          utt2spk: dict[str, str] | None = None, audio: dict[str, str] | None = None,
+          title: str = "") -> ScoreReport:
+    """:func:`evaluate`, and with ``out_dir`` write wer.json, summary.json, per_utt.txt, report.md and
+    report.html there (``audio``: utt -> audio path, for the HTML players)."""
+    ev = evaluate(refs, hyps, utt2spk)
     if out_dir is not None:
-        d = Path(out_dir)
-        d.mkdir(parents=True, exist_ok=True)
-        (d / "wer.json").write_text(json.dumps(asdict(report), indent=2) + "\n")
-        per_utt = []
-        for i, u in enumerate(utts):
-            ref_n = len(words.references[i])
-            r, h, m = align_lines(words, i)
-            errs = len(m.split())  # one S/D/I mark per word error
-            per_utt.append((errs / max(ref_n, 1), u, r, h, m))
-        with open(d / "per_utt.txt", "w", encoding="utf-8") as f:
-            for rate, u, r, h, m in sorted(per_utt, key=lambda x: (-x[0], x[1])):
-                f.write(f"{u} wer={100 * rate:.1f}%\nREF: {r}\nHYP: {h}\n     {m}\n\n")
-    return report
+        write_outputs(ev, out_dir, audio=audio, title=title)
+    return ev.report
+
+
+def write_outputs(ev: Evaluation, out_dir: str | os.PathLike, audio: dict[str, str] | None = None,
+                  title: str = "") -> Path:
+    from asr.evaluate.report import write_html, write_markdown
+
+    d = Path(out_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "wer.json").write_text(json.dumps(asdict(ev.report), indent=2) + "\n")
+    (d / "summary.json").write_text(json.dumps(ev.summary(audio), indent=2) + "\n")  # audio: absolute paths
+    with open(d / "per_utt.txt", "w", encoding="utf-8") as f:
+        for u in sorted(ev.utts, key=lambda u: (-u.wer, u.utt)):
+            r, h, m = format_alignment(u.pairs)
+            f.write(f"{u.utt} wer={100 * u.wer:.1f}%\nREF: {r}\nHYP: {h}\n     {m}\n\n")
+    write_markdown(ev, d / "report.md", title=title, audio=audio)
+    write_html(ev, d / "report.html", audio=audio, title=title)
+    return d
 
 
 def format_report(report: ScoreReport) -> str:

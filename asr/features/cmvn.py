@@ -1,4 +1,8 @@
-"""Global cepstral mean and variance normalization statistics."""
+"""Global cepstral mean and variance normalization statistics, mergeable across shards and machines.
+
+Each shard's manifest keeps its exact moments (count, mean, M2); ``asr features-merge`` combines them
+with the same parallel update, so the global statistics do not depend on how the data was sharded.
+"""
 
 from __future__ import annotations
 
@@ -28,12 +32,16 @@ class CMVNStats:
         n = feats.shape[0]
         if n == 0:
             return
-        x = feats.astype(np.float64)
-        mean_b = x.mean(axis=0)
-        m2_b = ((x - mean_b) ** 2).sum(axis=0)
+        # float64 accumulation; the per-frame deviations of one utterance are exact enough in float32.
+        x = feats if feats.dtype in (np.float32, np.float64) else feats.astype(np.float32)
+        mean_b = x.mean(axis=0, dtype=np.float64)
+        m2_b = np.square(x - mean_b.astype(x.dtype)).sum(axis=0, dtype=np.float64)
         self.merge_moments(n, mean_b, m2_b)
 
     def merge_moments(self, n_b: int, mean_b: np.ndarray, m2_b: np.ndarray) -> None:
+        """Chan et al.: add ``n_b`` frames of mean ``mean_b`` and sum of squared deviations ``m2_b``."""
+        if n_b == 0:
+            return
         n_a = self.count
         n = n_a + n_b
         delta = mean_b - self.mean
@@ -45,13 +53,25 @@ class CMVNStats:
         if other.count:
             self.merge_moments(other.count, other.mean, other.m2)
 
+    def to_dict(self) -> dict:
+        """Exact moments (JSON-able), for a shard manifest."""
+        return {"count": self.count, "mean": self.mean.tolist(), "m2": self.m2.tolist()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CMVNStats:
+        stats = cls(len(data["mean"]))
+        stats.count = int(data["count"])
+        stats.mean = np.asarray(data["mean"], dtype=np.float64)
+        stats.m2 = np.asarray(data["m2"], dtype=np.float64)
+        return stats
+
     @property
     def std(self) -> np.ndarray:
         return np.sqrt(np.maximum(self.m2 / max(self.count, 1), 1e-10))
 
     def save(self, path: str | os.PathLike) -> None:
         data = {"count": self.count, "mean": self.mean.tolist(), "std": self.std.tolist()}
-        tmp = Path(str(path) + ".tmp")
+        tmp = Path(f"{path}.tmp.{os.getpid()}")
         tmp.write_text(json.dumps(data) + "\n")
         os.replace(tmp, path)
 

@@ -8,6 +8,18 @@ from torch import nn
 from asr.model.encoder import BiLSTMEncoder, ModelConfig
 
 
+def utterance_mean_norm(feats: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Subtract each utterance's mean over its valid frames: ``(B, T, F)`` -> ``(B, T, F)``.
+
+    Removes what is constant over an utterance (a voice's spectral tilt, a channel), which global
+    CMVN cannot. Padding frames stay zero.
+    """
+    mask = (torch.arange(feats.shape[1], device=feats.device).unsqueeze(0)
+            < lengths.to(feats.device).unsqueeze(1)).unsqueeze(-1)  # (B, T, 1)
+    mean = (feats * mask).sum(1, keepdim=True) / lengths.to(feats.device).clamp(min=1).view(-1, 1, 1)
+    return (feats - mean) * mask
+
+
 class CTCModel(nn.Module):
     """Log-mel ``(B, T, F)`` -> CTC log-probabilities ``(B, T', V)`` with ``T' = ceil(T / subsample)``.
 
@@ -30,7 +42,15 @@ class CTCModel(nn.Module):
 
     def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         feats = (feats - self.cmvn_mean) / self.cmvn_std
-        enc, out_lengths = self.encoder(feats, lengths)
+        # Padding must read as zeros after normalization, as past the end of a lone utterance (stack_frames
+        # pads with zeros): else the last stacked frame of an utterance would depend on its batch-mates.
+        # (Training passes lengths on the CPU, pinned: non_blocking keeps the copy from waiting on the GPU.)
+        dev_lengths = lengths.to(feats.device, non_blocking=True)
+        pad = torch.arange(feats.shape[1], device=feats.device) >= dev_lengths.unsqueeze(1)
+        feats = feats.masked_fill(pad.unsqueeze(-1), 0.0)
+        if self.cfg.utterance_cmn:
+            feats = utterance_mean_norm(feats, dev_lengths)
+        enc, out_lengths = self.encoder(feats, lengths)  # packing wants the lengths on the CPU
         return self.head(enc).log_softmax(dim=-1), out_lengths
 
     def num_params(self) -> int:

@@ -20,6 +20,7 @@ class ModelConfig:
     proj_size: int = 0  # LSTM output projection per direction (0: none)
     dropout: float = 0.1  # between LSTM layers
     vocab_size: int = 0  # set from the unit set at training time
+    utterance_cmn: bool = False  # also subtract each utterance's own mean (after global CMVN)
 
 
 def stack_frames(feats: torch.Tensor, lengths: torch.Tensor, factor: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -34,10 +35,30 @@ def stack_frames(feats: torch.Tensor, lengths: torch.Tensor, factor: int) -> tup
     return feats, (lengths + factor - 1) // factor
 
 
+def reverse_within_lengths(lengths: torch.Tensor, t: int) -> torch.Tensor:
+    """``(B, t)`` time index that reverses each row's first ``lengths[b]`` steps and leaves the padding in place.
+
+    Gathering with it twice is the identity; it turns a right-padded batch into the backward direction's
+    input with the padding still at the end, where it cannot reach any valid frame.
+    """
+    pos = torch.arange(t).unsqueeze(0)
+    n = lengths.cpu().unsqueeze(1)
+    return torch.where(pos < n, n - 1 - pos, pos)
+
+
+def _exporting() -> bool:
+    return torch.jit.is_tracing() or torch.jit.is_scripting() or torch.onnx.is_in_onnx_export()
+
+
 class BiLSTMEncoder(nn.Module):
     """Features ``(B, T, F)`` -> encodings ``(B, T', D)`` with ``T' = ceil(T / subsample)``.
 
-    Sequences are packed, so padding never enters the backward direction of any layer.
+    Padding never enters the backward direction of any layer, and the encodings of padding frames are 0.
+    Two implementations of that one function: on a GPU (and for ONNX export) packed sequences, which
+    cuDNN runs natively; on the CPU one padded single-direction LSTM call per layer and direction, the
+    backward one on each utterance reversed within its own length. PyTorch runs the padded calls through
+    oneDNN but steps packed sequences through time in plain ATen: measured 3x faster forward+backward
+    on the CPU (256x3, 10 utterances of ~240 steps, one thread), same results to 1e-7.
     """
 
     def __init__(self, cfg: ModelConfig):
@@ -59,7 +80,37 @@ class BiLSTMEncoder(nn.Module):
 
     def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x, out_lengths = stack_frames(feats, lengths, self.cfg.subsample)
-        packed = pack_padded_sequence(x, out_lengths.cpu(), batch_first=True, enforce_sorted=False)
+        # (oneDNN has no LSTM with projections: those stay on the packed path.)
+        if x.device.type == "cpu" and not self.cfg.proj_size and not _exporting():
+            return self.forward_by_direction(x, out_lengths), out_lengths
+        return self.forward_packed(x, out_lengths), out_lengths
+
+    def forward_packed(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """``(B, T', D_in)`` stacked frames -> ``(B, T', D)`` through packed sequences."""
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
         out, _ = self.lstm(packed)
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
-        return out, out_lengths
+        return out
+
+    def forward_by_direction(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The same as :meth:`forward_packed`, with padded single-direction LSTM calls (``self.lstm``'s weights)."""
+        b, t, _ = x.shape
+        lengths = lengths.cpu()
+        rev = reverse_within_lengths(lengths, t).to(x.device).unsqueeze(-1)  # (B, T', 1)
+        lstm, cfg = self.lstm, self.cfg
+        h = x
+        for layer in range(cfg.num_layers):
+            outs = []
+            for suffix in ("", "_reverse"):
+                names = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"] + (["weight_hr"] if cfg.proj_size else [])
+                params = [getattr(lstm, f"{n}_l{layer}{suffix}") for n in names]
+                inp = h.gather(1, rev.expand(-1, -1, h.shape[2])) if suffix else h
+                h0 = h.new_zeros(1, b, cfg.proj_size or cfg.hidden_size)
+                c0 = h.new_zeros(1, b, cfg.hidden_size)
+                out = torch.lstm(inp, (h0, c0), params, True, 1, 0.0, self.training, False, True)[0]
+                outs.append(out.gather(1, rev.expand(-1, -1, out.shape[2])) if suffix else out)
+            h = torch.cat(outs, dim=-1)
+            if layer < cfg.num_layers - 1 and lstm.dropout > 0:  # where nn.LSTM puts its dropout
+                h = nn.functional.dropout(h, lstm.dropout, self.training)
+        # Past its length each row holds the LSTM run over padding: zero it, as pad_packed_sequence does.
+        return h * (torch.arange(t, device=x.device).unsqueeze(0) < lengths.to(x.device).unsqueeze(1)).unsqueeze(-1)

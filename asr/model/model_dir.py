@@ -3,6 +3,8 @@
     config.json        model and feature configuration
     model.safetensors  weights (CMVN included as buffers)
     tokens.txt         output units, line number = id, id 0 = blank
+    bpe.model          the sentencepiece model, for BPE units only
+    model.onnx         optional: the same network as ONNX (``asr export --onnx``, asr.model.onnx_model)
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from safetensors.torch import load_file, save_file
 from asr.features.logmel import FeatureConfig
 from asr.model.ctc_model import CTCModel
 from asr.model.encoder import ModelConfig
-from asr.text.units import CharTokenizer
+from asr.text.bpe import BPE_MODEL
+from asr.text.tokenizer import Tokenizer, load_tokenizer
 
 CONFIG_JSON = "config.json"
 WEIGHTS = "model.safetensors"
@@ -26,12 +29,13 @@ TOKENS = "tokens.txt"
 
 
 def save_model_dir(directory: str | os.PathLike, model: CTCModel, feature_cfg: FeatureConfig,
-                   tokenizer: CharTokenizer, extra: dict | None = None) -> Path:
+                   tokenizer: Tokenizer, extra: dict | None = None) -> Path:
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(d / (WEIGHTS + ".tmp")))
     os.replace(d / (WEIGHTS + ".tmp"), d / WEIGHTS)
+    (d / BPE_MODEL).unlink(missing_ok=True)  # a stale one would turn a char model into BPE on load
     tokenizer.save(d / TOKENS)
     meta = {"model": asdict(model.cfg), "features": asdict(feature_cfg), **(extra or {})}
     (d / CONFIG_JSON).write_text(json.dumps(meta, indent=2) + "\n")
@@ -39,7 +43,7 @@ def save_model_dir(directory: str | os.PathLike, model: CTCModel, feature_cfg: F
 
 
 def load_model_dir(directory: str | os.PathLike, device: str | torch.device = "cpu"):
-    """Return ``(model (eval mode), FeatureConfig, CharTokenizer, config dict)``."""
+    """Return ``(model (eval mode), FeatureConfig, tokenizer (char or BPE), config dict)``."""
     d = Path(directory)
     for name in (CONFIG_JSON, WEIGHTS, TOKENS):
         if not (d / name).is_file():
@@ -48,4 +52,13 @@ def load_model_dir(directory: str | os.PathLike, device: str | torch.device = "c
     model = CTCModel(ModelConfig(**meta["model"]))
     model.load_state_dict(load_file(str(d / WEIGHTS)))
     model.to(device).eval()
-    return model, FeatureConfig(**meta["features"]), CharTokenizer.load(d / TOKENS), meta
+    return model, FeatureConfig(**meta["features"]), load_tokenizer(d), meta
+
+
+def load_model_meta(directory: str | os.PathLike):
+    """``(FeatureConfig, tokenizer, config dict)`` without the weights (for a runner of ``model.onnx``)."""
+    d = Path(directory)
+    if not (d / CONFIG_JSON).is_file():
+        raise FileNotFoundError(f"{d}: not a model directory (missing {CONFIG_JSON})")
+    meta = json.loads((d / CONFIG_JSON).read_text())
+    return FeatureConfig(**meta["features"]), load_tokenizer(d), meta

@@ -1,17 +1,27 @@
-"""``asr train``: BiLSTM-CTC training from stored features, with dev loss and greedy WER per epoch."""
+"""``asr train``: BiLSTM-CTC training, on one CPU or GPU or data-parallel over many (torchrun).
+
+One optimizer step = one *global* batch of utterances (asr.train.batching), split over the ranks:
+
+    batch -> device (non-blocking) -> SpecAugment -> model under autocast (packed cuDNN LSTM) -> CTC loss
+    (fp32, summed, / global batch size) -> backward (DDP all-reduces) -> clip -> skip if NaN/inf -> AdamW
+    -> LR schedule -> every N steps a checkpoint; every epoch dev loss/WER/CER, a checkpoint, logs,
+    and the best-dev-WER model exported to ``<exp_dir>/model``.
+
+Files in ``exp_dir``: train_config.yaml, dropped_utts.txt, epoch-N.pt / step-K.pt (asr.train.checkpoint),
+metrics.jsonl/.csv, steps.csv, tensorboard/, curves.png (asr.train.logs), nonfinite_steps.txt (if any), model/.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import os
 import random
+import re
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import jiwer
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
@@ -19,14 +29,40 @@ from tqdm import tqdm
 
 from asr.config import save_config
 from asr.data.datadir import read_datadir
-from asr.decode.greedy import greedy_decode
 from asr.features.cmvn import CMVN_FILE, load_cmvn
+from asr.features.config import FeatureConfig
 from asr.features.store import FeatureStore
 from asr.model.ctc_model import CTCModel
 from asr.model.encoder import ModelConfig
 from asr.model.model_dir import save_model_dir
-from asr.text.units import CharTokenizer
+from asr.text.tokenizer import build_tokenizer
 from asr.train.batching import BucketBatchSampler, CTCDataset, collate, ctc_min_frames
+from asr.train.checkpoint import (
+    latest_checkpoint,
+    load_checkpoint,
+    prune_checkpoints,
+    remove_checkpoints,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
+from asr.train.distributed import (
+    DistContext,
+    all_gather_object,
+    all_reduce,
+    barrier,
+    broadcast_object,
+    cleanup,
+    init_distributed,
+    wrap_model,
+)
+from asr.train.evaluation import ctc_loss_sum, evaluate
+from asr.train.freq_warp import random_freq_warp
+from asr.train.guards import NonFiniteGuard, probe_memory, worst_case_batches
+from asr.train.logs import TrainLog
+from asr.train.precision import resolve_precision
+from asr.train.schedule import lr_multiplier
+from asr.train.specaugment import SpecAugmentConfig, spec_augment
 
 log = logging.getLogger(__name__)
 
@@ -43,21 +79,42 @@ class TrainConfig:
     cmvn: str = ""  # default: <train_feats>/cmvn.json
     model: ModelConfig = field(default_factory=ModelConfig)
     epochs: int = 10
-    max_frames: int = 20000  # padded input frames per batch
+    max_frames: int = 20000  # padded input frames per batch (per GPU/process)
+    optimizer: str = "adamw"  # adamw | sgd (momentum 0.9, Nesterov)
     lr: float = 2e-3  # peak learning rate
+    lr_schedule: str = "cosine"  # cosine | noam | linear (asr.train.schedule), each after a linear warm-up
     warmup_steps: int = 200
     final_lr_ratio: float = 0.05  # cosine decay from lr to lr * final_lr_ratio at the last step
     weight_decay: float = 0.0
-    grad_clip: float = 5.0
+    grad_clip: float = 5.0  # max global gradient norm (0: no clipping)
+    specaug: SpecAugmentConfig = field(default_factory=SpecAugmentConfig)  # off unless masks are set
+    freq_warp: float = 0.0  # random mel-axis stretch by up to this fraction per utterance (voice augmentation)
+    sortagrad_epochs: int = 0  # first N epochs visit batches shortest first (SortaGrad, DeepSpeech2)
     seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    device: str = "auto"  # auto | cpu | cuda | cuda:N (under torchrun, auto = cuda:LOCAL_RANK)
+    amp: str = "auto"  # auto (bf16 on GPUs that have it, else fp16; off on the CPU) | off | bf16 | fp16
     num_threads: int = 0  # CPU threads for torch (0: torch's default)
-    num_workers: int = 0  # DataLoader worker processes
+    num_workers: int = -1  # DataLoader worker processes (-1: 2 on a GPU, 0 on the CPU where cores compute)
     dev_max_utts: int = 0  # score at most this many dev utterances per epoch (0: all)
     log_interval: int = 50  # log loss, learning rate and speed every this many steps
+    checkpoint_every_steps: int = 0  # also checkpoint inside epochs, for resuming mid-epoch (0: epoch ends only)
+    keep_last: int = 0  # keep only the newest N checkpoints (0: all)
+    keep_best: int = 0  # and also the N epoch checkpoints of lowest dev WER
+    resume: bool = False  # continue from the newest checkpoint in exp_dir (else start afresh, deleting them)
+    max_steps: int = 0  # stop after this many optimizer steps (0: run all epochs); schedule unchanged
+    early_stop_patience: int = 0  # stop after N epochs without a lower dev WER (0: never)
+    max_bad_steps: int = 10  # stop after N consecutive steps with a NaN/inf loss or gradient (each is skipped)
+    probe_memory: bool = True  # on a GPU, run the largest batches once first: out-of-memory in minute one, not hour 5
+    tensorboard: bool = True  # TensorBoard scalars in exp_dir/tensorboard (if tensorboard is installed)
+    plots: bool = True  # exp_dir/curves.png each epoch (if matplotlib is installed)
+    units: str = "char"  # char | bpe (output units, see asr.text.tokenizer)
+    tokenizer_dir: str = ""  # `asr tokenizer` output (tokens.txt [+ bpe.model]); needed for bpe
+    features: str = "stored"  # stored: read *_feats stores | on_the_fly: read audio, features on `device` in batches
+    feature_config: FeatureConfig = field(default_factory=FeatureConfig)  # on_the_fly only (stored: the store's)
 
 
 def resolve_device(name: str) -> torch.device:
+    """``auto`` -> ``cuda`` if there is a GPU, else ``cpu``; anything else as given."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
@@ -69,151 +126,402 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _lr_lambda(warmup: int, total: int, final_ratio: float):
-    def f(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = min(1.0, (step - warmup) / max(1, total - warmup))
-        return final_ratio + (1 - final_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-    return f
+def make_tokenizer(cfg: TrainConfig):
+    """The output units of a training run: the one place that decides them."""
+    return build_tokenizer(cfg.units, cfg.tokenizer_dir)
 
 
-def _load_split(data_dir: str, feats_dir: str, tokenizer: CharTokenizer, subsample: int, what: str):
+def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, nesterov=True, weight_decay=cfg.weight_decay)
+    raise ValueError(f"optimizer must be adamw or sgd, got {cfg.optimizer!r}")
+
+
+def _onthefly():
+    """asr.features.onthefly, imported only for on-the-fly features: it needs soundfile, which a GPU
+    machine that trains from stored features may not have."""
+    from asr.features import onthefly
+
+    return onthefly
+
+
+def _open_source(cfg: TrainConfig, data_dir: str, feats_dir: str):
+    if cfg.features == "stored":
+        return FeatureStore(feats_dir)
+    return _onthefly().open_features(cfg, data_dir, feats_dir)  # AudioSource, same interface
+
+
+def load_split(data_dir: str, feats_dir: str, tokenizer, subsample: int, what: str,
+               cfg: TrainConfig) -> tuple[CTCDataset, list[tuple[str, str]]]:
+    """The usable utterances of a split, and ``(utt, reason)`` for those left out."""
     dd = read_datadir(data_dir)
-    store = FeatureStore(feats_dir)
+    store = _open_source(cfg, data_dir, feats_dir)  # FeatureStore, or AudioSource for on-the-fly features
     ds = CTCDataset(store, dd.text, tokenizer)
     # CTC cannot emit a label sequence longer than the subsampled frame sequence: drop such
-    # utterances up front (counted) instead of letting them produce inf losses mid-training.
+    # utterances up front (counted, listed) instead of letting them produce inf losses mid-training.
     keep, dropped = [], []
     for u in ds.utts:
         frames = math.ceil(store.num_frames(u) / subsample)
-        (keep if frames >= ctc_min_frames(ds.targets[u]) and ds.targets[u] else dropped).append(u)
+        need = ctc_min_frames(ds.targets[u])
+        if not ds.targets[u]:
+            dropped.append((u, "empty transcript"))
+        elif frames < need:
+            dropped.append((u, f"{len(ds.targets[u])} labels need {need} frames, has {frames} after subsampling"))
+        else:
+            keep.append(u)
     if dropped:
         log.warning("%s: dropped %d utterances whose transcript cannot fit their frames (or is empty): %s",
-                    what, len(dropped), dropped[:5])
+                    what, len(dropped), [u for u, _ in dropped[:5]])
     ds.utts = keep
-    missing = len(dd.text) - len(keep) - len(dropped)
-    if missing:
-        log.warning("%s: %d utterances of %s have no features (skipped at extraction)", what, missing, data_dir)
-    return ds
+    no_feats = sorted(set(dd.text) - set(ds.targets))
+    if no_feats:
+        log.warning("%s: %d utterances of %s have no features (skipped at extraction)", what, len(no_feats), data_dir)
+    return ds, dropped + [(u, "no features") for u in no_feats]
 
 
-def _make_loader(ds: CTCDataset, cfg: TrainConfig, shuffle: bool, device: torch.device):
-    sampler = BucketBatchSampler([ds.num_frames(i) for i in range(len(ds))], cfg.max_frames,
-                                 seed=cfg.seed, shuffle=shuffle)
-    loader = DataLoader(ds, batch_sampler=sampler, collate_fn=collate, num_workers=cfg.num_workers,
-                        pin_memory=device.type == "cuda", persistent_workers=cfg.num_workers > 0)
-    return loader, sampler
+# Kept under its old name for callers outside this module.
+def _load_split(data_dir, feats_dir, tokenizer, subsample, what, cfg):
+    return load_split(data_dir, feats_dir, tokenizer, subsample, what, cfg)[0]
 
 
 def ctc_loss(log_probs: torch.Tensor, out_lens: torch.Tensor, batch: dict) -> torch.Tensor:
     """Summed CTC loss over the batch, divided by the batch size."""
-    loss = torch.nn.functional.ctc_loss(
-        log_probs.transpose(0, 1).float(), batch["targets"], out_lens, batch["target_lens"],
-        blank=0, reduction="sum", zero_infinity=True)
-    return loss / log_probs.shape[0]
+    targets = batch["targets"].to(log_probs.device, non_blocking=True)
+    return ctc_loss_sum(log_probs, out_lens, targets, batch["target_lens"]) / log_probs.shape[0]
 
 
-@torch.inference_mode()
-def evaluate(model: CTCModel, loader, tokenizer: CharTokenizer, device: torch.device, max_utts: int = 0):
-    """Return (mean loss per utterance, greedy WER, greedy CER) on ``loader``."""
-    model.eval()
-    total_loss, n, refs, hyps = 0.0, 0, [], []
-    for batch in loader:
-        feats, lens = batch["feats"].to(device), batch["feat_lens"].to(device)
-        log_probs, out_lens = model(feats, lens)
-        total_loss += ctc_loss(log_probs, out_lens.cpu(), batch).item() * feats.shape[0]
-        n += feats.shape[0]
-        for ids, tgt_start, tgt_len in zip(greedy_decode(log_probs, out_lens),
-                                           torch.cumsum(batch["target_lens"], 0) - batch["target_lens"],
-                                           batch["target_lens"], strict=True):
-            hyps.append(tokenizer.decode(ids))
-            refs.append(tokenizer.decode(batch["targets"][tgt_start:tgt_start + tgt_len].tolist()))
-        if max_utts and n >= max_utts:
-            break
-    model.train()
-    return total_loss / max(n, 1), jiwer.wer(refs, hyps), jiwer.cer(refs, hyps)
+# Settings that do not change the weights a run ends with: changing them on resume is fine.
+_NEUTRAL = {"resume", "max_steps", "num_workers", "num_threads", "log_interval", "checkpoint_every_steps", "keep_last",
+            "keep_best", "probe_memory", "tensorboard", "plots", "dev_max_utts", "early_stop_patience", "max_bad_steps"}
+
+
+@dataclass
+class EpochSums:
+    """Running totals of the epoch in progress (checkpointed, so a resumed epoch reports the same loss)."""
+
+    loss: float = 0.0
+    utts: int = 0
+    frames: int = 0
+    seconds: float = 0.0
+
+
+class Trainer:
+    """One training run. ``Trainer(cfg).fit()`` is ``train(cfg)``; bench/train.py drives ``train_step`` itself."""
+
+    def __init__(self, cfg: TrainConfig, ctx: DistContext | None = None, device: torch.device | None = None):
+        self.cfg = cfg
+        self.ctx = ctx or DistContext()
+        self.device = device or resolve_device(cfg.device)
+        self.exp = Path(cfg.exp_dir)
+        self.main = self.ctx.is_main
+        if self.main:
+            self.exp.mkdir(parents=True, exist_ok=True)
+        seed_everything(cfg.seed)
+        if cfg.num_threads > 0:
+            torch.set_num_threads(cfg.num_threads)
+        if self.device.type == "cuda":
+            torch.set_float32_matmul_precision("high")  # TF32 for whatever autocast leaves in fp32
+        self.tokenizer = make_tokenizer(cfg)
+        cfg.model.vocab_size = len(self.tokenizer)
+        self.train_ds, dropped = load_split(cfg.train_data, cfg.train_feats, self.tokenizer, cfg.model.subsample,
+                                            "train", cfg)
+        self.dev_ds, dev_dropped = load_split(cfg.dev_data, cfg.dev_feats, self.tokenizer, cfg.model.subsample,
+                                              "dev", cfg)
+        if len(self.train_ds) == 0:
+            raise ValueError(f"{cfg.train_data}: no usable training utterances")
+        self.dropped = {"train": dropped, "dev": dev_dropped}
+        self.feature_cfg = self.train_ds.store.cfg
+        cfg.model.input_dim = self.feature_cfg.n_mels
+
+        self.model = CTCModel(cfg.model)
+        if cfg.features == "stored":
+            mean, std = load_cmvn(cfg.cmvn or Path(cfg.train_feats) / CMVN_FILE)
+        else:  # cfg.cmvn, or estimated from the training audio
+            mean, std = _onthefly().training_cmvn(cfg, self.train_ds.store)
+        self.model.set_cmvn(mean, std)
+        self.model.to(self.device)
+        if self.ctx.enabled:
+            # Same initial weights everywhere (seeded above; DDP also broadcasts rank 0's), but each rank
+            # its own dropout masks from here on.
+            seed_everything(cfg.seed + 7919 * self.ctx.rank)
+        self.precision = resolve_precision(cfg.amp, self.device)
+
+        self.train_lengths = [self.train_ds.num_frames(i) for i in range(len(self.train_ds))]
+        self.train_sampler = BucketBatchSampler(self.train_lengths, cfg.max_frames, seed=cfg.seed, shuffle=True,
+                                                rank=self.ctx.rank, world_size=self.ctx.world_size,
+                                                sorted_epochs=cfg.sortagrad_epochs)
+        self.train_loader = self.make_loader(self.train_ds, self.train_sampler)
+        dev_sampler = BucketBatchSampler([self.dev_ds.num_frames(i) for i in range(len(self.dev_ds))],
+                                         cfg.max_frames, seed=cfg.seed, shuffle=False, rank=self.ctx.rank,
+                                         world_size=self.ctx.world_size)
+        self.dev_loader = self.make_loader(self.dev_ds, dev_sampler)
+        self.steps_per_epoch = self.train_sampler.num_batches
+        total_steps = self.steps_per_epoch * cfg.epochs
+        self.optimizer = make_optimizer(cfg, self.model.parameters())
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lr_multiplier(cfg.lr_schedule, cfg.warmup_steps, total_steps, cfg.final_lr_ratio))
+        self.ddp_model = wrap_model(self.model, self.ctx, self.device)
+        self.specaug_gen = torch.Generator()
+        self.guard = NonFiniteGuard(cfg.max_bad_steps, self.exp, self.ctx.rank)
+
+    # ----------------------------------------------------------------------------------------- data
+    def make_loader(self, ds: CTCDataset, batch_sampler) -> DataLoader:
+        workers = self.cfg.num_workers
+        if workers < 0:
+            workers = 2 if self.device.type == "cuda" else 0
+        loader = DataLoader(ds, batch_sampler=batch_sampler, collate_fn=collate, num_workers=workers,
+                            pin_memory=self.device.type == "cuda", persistent_workers=workers > 0,
+                            prefetch_factor=4 if workers > 0 else None,
+                            # Its own generator: creating an iterator must not draw from the global RNG,
+                            # or a run resumed mid-epoch would see different dropout masks.
+                            generator=torch.Generator())
+        if self.cfg.features != "stored":  # waveform batches become feature batches on the device
+            return _onthefly().with_features(loader, self.feature_cfg, self.device)
+        return loader
+
+    # ----------------------------------------------------------------------------------------- step
+    def train_step(self, batch: dict, global_utts: int, step: int) -> tuple[float, float, bool, float]:
+        """One optimizer step on this rank's part of a global batch of ``global_utts`` utterances.
+
+        Returns ``(global loss sum, grad norm, skipped, local loss sum)``; the first three are the same on
+        every rank. ``step`` (steps done so far) seeds SpecAugment.
+        """
+        cfg, dev, w = self.cfg, self.device, self.ctx.world_size
+        feats = batch["feats"].to(dev, non_blocking=True)
+        lens = batch["feat_lens"]  # stays on the CPU: packing needs CPU lengths, and no device sync
+        targets = batch["targets"].to(dev, non_blocking=True)
+        if cfg.specaug.enabled:
+            self.specaug_gen.manual_seed((cfg.seed * 1_000_003 + step) * 1009 + self.ctx.rank)
+            feats = spec_augment(feats, lens, cfg.specaug, self.specaug_gen, fill=self.model.cmvn_mean)
+        if cfg.freq_warp > 0:
+            self.specaug_gen.manual_seed((cfg.seed * 1_000_003 + step) * 1013 + self.ctx.rank)
+            feats = random_freq_warp(feats, cfg.freq_warp, self.specaug_gen)
+        with self.precision.autocast():
+            log_probs, out_lens = self.ddp_model(feats, lens)
+        loss_sum = ctc_loss_sum(log_probs, out_lens.cpu(), targets, batch["target_lens"])
+        # DDP averages gradients over ranks; scaling each rank's sum by world / global size makes that
+        # average the gradient of (loss summed over the global batch) / (global batch size), exactly what
+        # one process computing the whole batch would get, however unevenly the utterances are split.
+        loss = loss_sum * (w / global_utts)
+        self.optimizer.zero_grad(set_to_none=True)
+        scaler = self.precision.scaler
+        (scaler.scale(loss) if scaler is not None else loss).backward()
+        if scaler is not None:
+            scaler.unscale_(self.optimizer)
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(),
+                                                   cfg.grad_clip if cfg.grad_clip > 0 else float("inf"))
+        local = loss_sum.detach().float()
+        stats = torch.stack([local, (~torch.isfinite(local)).float()])
+        all_reduce(stats, self.ctx)  # global loss sum, and how many ranks had a non-finite loss
+        # The one host sync of the step.
+        glob, bad_ranks, gnorm, local_v = torch.cat([stats, grad_norm.reshape(1).float(), local.reshape(1)]).tolist()
+        # The gradient norm is computed from all-reduced gradients, so it agrees on every rank; an fp16 overflow
+        # is the scaler's business (it skips the step and lowers the scale), not a bad step.
+        bad = bad_ranks > 0 or (scaler is None and not math.isfinite(gnorm))
+        if not bad:
+            if scaler is not None:
+                scaler.step(self.optimizer)
+            else:
+                self.optimizer.step()
+        if scaler is not None:
+            scaler.update()
+        return glob, gnorm, bad, local_v
+
+    # ------------------------------------------------------------------------------------ checkpoints
+    def _trainer_state(self, sums: EpochSums) -> dict:
+        return {"best_wer": self.best_wer, "history": self.history, "guard": self.guard.state_dict(),
+                "epochs_without_improvement": self.epochs_without_improvement, "epoch_sums": asdict(sums)}
+
+    def save(self, name: str, epoch: int, batch: int, step: int, sums: EpochSums, metrics: dict | None = None):
+        """Checkpoint (collective: every rank hands its RNG state to rank 0, which writes)."""
+        rngs = all_gather_object(rng_state(self.device.type == "cuda"), self.ctx)
+        if not self.main:
+            return
+        scaler = self.precision.scaler
+        state = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                 "scheduler": self.scheduler.state_dict(),
+                 "scaler": scaler.state_dict() if scaler is not None else None,
+                 "position": {"epoch": epoch, "batch": batch, "step": step}, "rng": rngs,
+                 "trainer": self._trainer_state(sums), "config": asdict(self.cfg), "world_size": self.ctx.world_size}
+        if metrics is not None:
+            state["metrics"] = metrics
+        save_checkpoint(self.exp / name, state)
+        for p in prune_checkpoints(self.exp, self.cfg.keep_last, self.cfg.keep_best):
+            log.debug("removed old checkpoint %s", p)
+
+    def _restore(self) -> tuple[int, int, int, EpochSums, list | None]:
+        """Load the newest checkpoint (resume=true) or clear old ones; return (epoch, batch, step, sums, rngs)."""
+        path = None
+        if self.main:
+            if self.cfg.resume:
+                info = latest_checkpoint(self.exp)
+                path = str(info.path) if info else None
+                if path is None:
+                    log.warning("resume=true but no checkpoint in %s: starting from scratch", self.exp)
+            else:
+                n = remove_checkpoints(self.exp)
+                if n:
+                    log.warning("starting afresh in %s: removed %d old checkpoints (resume=true continues a run)",
+                                self.exp, n)
+        path = broadcast_object(path, self.ctx)
+        if path is None:
+            return 1, 0, 0, EpochSums(), None
+        ck = load_checkpoint(path)
+        self.model.load_state_dict(ck["model"])
+        self.optimizer.load_state_dict(ck["optimizer"])
+        self.scheduler.load_state_dict(ck["scheduler"])
+        if self.precision.scaler is not None and ck.get("scaler"):
+            self.precision.scaler.load_state_dict(ck["scaler"])
+        st = ck["trainer"]
+        self.best_wer, self.history = st["best_wer"], st["history"]
+        self.epochs_without_improvement = st["epochs_without_improvement"]
+        self.guard.load_state_dict(st["guard"])
+        pos = ck["position"]
+        old = ck.get("config", {})
+        changed = sorted(k for k, v in asdict(self.cfg).items() if k in old and old[k] != v and k not in _NEUTRAL)
+        if changed:
+            log.warning("resuming with changed settings %s: the run will not match an uninterrupted one", changed)
+        log.info("resuming from %s: epoch %d, batch %d, step %d", path, pos["epoch"], pos["batch"], pos["step"])
+        rngs = ck["rng"]
+        if len(rngs) != self.ctx.world_size:
+            log.warning("checkpoint written by %d ranks, now %d: random states not restored", len(rngs),
+                        self.ctx.world_size)
+            rngs = None
+        return pos["epoch"], pos["batch"], pos["step"], EpochSums(**st["epoch_sums"]), rngs
+
+    # ------------------------------------------------------------------------------------------ run
+    def fit(self) -> dict:
+        """Train, checkpoint, export the best-dev-WER epoch to ``<exp_dir>/model``; return a summary."""
+        cfg, ctx, exp = self.cfg, self.ctx, self.exp
+        self.best_wer, self.history, self.epochs_without_improvement = float("inf"), [], 0
+        epoch, start_batch, step, sums, rngs = self._restore()
+        if self.main:
+            save_config(cfg, exp / "train_config.yaml")
+            with open(exp / "dropped_utts.txt", "w") as f:
+                for split, items in self.dropped.items():
+                    for u, why in items:
+                        f.write(f"{split} {u} {why}\n")
+        train_frames = sum(self.train_lengths)
+        log.info("model: %.2fM parameters; train: %d utts, %.2f h; dev: %d utts; %d steps/epoch on %s x %d, %s",
+                 self.model.num_params() / 1e6, len(self.train_ds), train_frames * self.feature_cfg.hop_ms / 3.6e6,
+                 len(self.dev_ds), self.steps_per_epoch, self.device, ctx.world_size, self.precision.name)
+        # Not on the CPU: RAM is rarely the limit there, and the probe would cost two full (slow) steps.
+        if cfg.probe_memory and self.device.type == "cuda" and epoch <= cfg.epochs:
+            self._probe(epoch)
+        if rngs is not None:
+            set_rng_state(rngs[ctx.rank])
+        tlog = TrainLog(exp, enabled=self.main, tensorboard=cfg.tensorboard, plots=cfg.plots,
+                        resume_step=step if self.history or step else None)
+        stop = ""
+        if cfg.early_stop_patience and self.epochs_without_improvement >= cfg.early_stop_patience:
+            stop = "early_stop"  # resumed from the checkpoint of an early-stopped run
+        try:
+            while epoch <= cfg.epochs and not stop:
+                step, stop = self._run_epoch(epoch, start_batch, step, sums, tlog)
+                if stop == "max_steps":
+                    break
+                stop = self._end_epoch(epoch, step, sums, tlog) or stop
+                epoch, start_batch, sums = epoch + 1, 0, EpochSums()
+        finally:
+            tlog.close()
+        barrier(ctx)
+        if self.main and (exp / "model").is_dir():
+            log.info("best dev WER %.2f%% -> %s", 100 * self.best_wer, exp / "model")
+        return {"best_dev_wer": self.best_wer, "history": self.history, "model_dir": str(exp / "model"),
+                "steps": step, "stopped": stop or "done"}
+
+    def _probe(self, epoch: int) -> None:
+        self.train_sampler.set_epoch(epoch)
+        local = [self.train_sampler.local_batch(b) for b in self.train_sampler.global_batches()]
+        worst = worst_case_batches(local, self.train_lengths)
+        batches = list(self.make_loader(self.train_ds, worst)) if worst else []
+        probe_memory(self.ddp_model, batches, ctc_loss, self.device, self.precision.autocast, self.cfg.max_frames)
+
+    def _run_epoch(self, epoch: int, start_batch: int, step: int, sums: EpochSums, tlog: TrainLog):
+        cfg, every = self.cfg, self.cfg.checkpoint_every_steps
+        self.train_sampler.set_epoch(epoch, start_batch)
+        sizes = self.train_sampler.global_sizes()
+        n_batches = self.train_sampler.num_batches
+        self.ddp_model.train()
+        bar = tqdm(total=n_batches, initial=start_batch, desc=f"epoch {epoch}/{cfg.epochs}", unit="batch",
+                   disable=None if self.main else True)
+        t0, t_seconds0 = time.time(), sums.seconds
+        win_loss, win_utts, win_frames, win_t = 0.0, 0, 0, time.time()
+        for b, (batch, gsize) in enumerate(zip(self.train_loader, sizes, strict=True), start=start_batch):
+            glob, gnorm, bad, local = self.train_step(batch, gsize, step)
+            with warnings.catch_warnings():  # a skipped step is on purpose; the schedule keeps counting steps
+                warnings.filterwarnings("ignore", re.escape("Detected call of `lr_scheduler.step()` before"))
+                self.scheduler.step()
+            step += 1
+            self.guard.update(bad, step, batch["utts"], local, gnorm)
+            frames = int(batch["feat_lens"].sum()) * self.ctx.world_size  # about: ranks hold similar batches
+            if not bad:
+                sums.loss += glob
+                sums.utts += gsize
+                win_loss, win_utts = win_loss + glob, win_utts + gsize
+            sums.frames += frames
+            win_frames += frames
+            lr = self.scheduler.get_last_lr()[0]
+            bar.update(1)
+            bar.set_postfix(loss=f"{glob / gsize:.2f}", lr=f"{lr:.2e}", refresh=False)
+            if cfg.log_interval and step % cfg.log_interval == 0:
+                fps = win_frames / max(time.time() - win_t, 1e-9)
+                loss = win_loss / max(win_utts, 1)
+                log.info("epoch %d step %d: loss %.3f, lr %.2e, grad norm %.2f, %.0f frames/s", epoch, step, loss,
+                         lr, gnorm, fps)
+                tlog.step({"step": step, "epoch": epoch, "loss": loss, "lr": lr, "grad_norm": gnorm,
+                           "frames_per_second": fps})
+                win_loss, win_utts, win_frames, win_t = 0.0, 0, 0, time.time()
+            sums.seconds = t_seconds0 + time.time() - t0
+            at_end = b + 1 == n_batches
+            if cfg.max_steps and step >= cfg.max_steps:
+                # Resumable like any step checkpoint (at the end of an epoch it resumes into the dev evaluation).
+                self.save(f"step-{step}.pt", epoch, b + 1, step, sums)
+                bar.close()
+                log.info("max_steps=%d reached (epoch %d, batch %d of %d)", cfg.max_steps, epoch, b + 1, n_batches)
+                return step, "max_steps"
+            if every and step % every == 0 and not at_end:
+                self.save(f"step-{step}.pt", epoch, b + 1, step, sums)
+        bar.close()
+        return step, ""
+
+    def _end_epoch(self, epoch: int, step: int, sums: EpochSums, tlog: TrainLog) -> str:
+        cfg = self.cfg
+        t_dev = time.time()
+        dev_loss, dev_wer, dev_cer = evaluate(self.model, self.dev_loader, self.tokenizer, self.device,
+                                              cfg.dev_max_utts, self.precision.autocast, self.ctx)
+        record = {"epoch": epoch, "step": step, "train_loss": sums.loss / max(sums.utts, 1), "dev_loss": dev_loss,
+                  "dev_wer": dev_wer, "dev_cer": dev_cer, "lr": self.scheduler.get_last_lr()[0],
+                  "epoch_seconds": sums.seconds + time.time() - t_dev,
+                  "frames_per_second": sums.frames / max(sums.seconds, 1e-9)}
+        self.history.append(record)
+        log.info("epoch %d: train loss %.3f, dev loss %.3f, dev WER %.2f%%, CER %.2f%% (%.0f s)", epoch,
+                 record["train_loss"], dev_loss, 100 * dev_wer, 100 * dev_cer, record["epoch_seconds"])
+        improved = dev_wer < self.best_wer
+        self.epochs_without_improvement = 0 if improved else self.epochs_without_improvement + 1
+        if dev_wer <= self.best_wer:  # on a tie the later epoch, as before
+            self.best_wer = dev_wer
+            if self.main:
+                save_model_dir(self.exp / "model", self.model, self.feature_cfg, self.tokenizer,
+                               extra={"trained": {"epoch": epoch, "dev_wer": dev_wer, "dev_cer": dev_cer}})
+        stop = ""
+        if cfg.early_stop_patience and self.epochs_without_improvement >= cfg.early_stop_patience:
+            log.info("early stopping: dev WER has not improved for %d epochs (best %.2f%%)",
+                     self.epochs_without_improvement, 100 * self.best_wer)
+            stop = "early_stop"
+        tlog.epoch(self.history, final=bool(stop) or epoch == cfg.epochs)
+        self.save(f"epoch-{epoch}.pt", epoch + 1, 0, step, EpochSums(), metrics=record)
+        return stop
 
 
 def train(cfg: TrainConfig) -> dict:
-    """Train, checkpoint every epoch, and export the best-dev-WER epoch to ``<exp_dir>/model``."""
-    exp = Path(cfg.exp_dir)
-    exp.mkdir(parents=True, exist_ok=True)
-    seed_everything(cfg.seed)
-    if cfg.num_threads > 0:
-        torch.set_num_threads(cfg.num_threads)
-    device = resolve_device(cfg.device)
-    tokenizer = CharTokenizer()
-    cfg.model.vocab_size = len(tokenizer)
-    train_ds = _load_split(cfg.train_data, cfg.train_feats, tokenizer, cfg.model.subsample, "train")
-    dev_ds = _load_split(cfg.dev_data, cfg.dev_feats, tokenizer, cfg.model.subsample, "dev")
-    if len(train_ds) == 0:
-        raise ValueError(f"{cfg.train_data}: no usable training utterances")
-    feature_cfg = train_ds.store.cfg
-    cfg.model.input_dim = feature_cfg.n_mels
-    save_config(cfg, exp / "train_config.yaml")
-
-    model = CTCModel(cfg.model)
-    mean, std = load_cmvn(cfg.cmvn or Path(cfg.train_feats) / CMVN_FILE)
-    model.set_cmvn(mean, std)
-    model.to(device)
-    train_loader, train_sampler = _make_loader(train_ds, cfg, True, device)
-    dev_loader, _ = _make_loader(dev_ds, cfg, False, device)
-    steps_per_epoch = len(train_sampler)
-    total_steps = steps_per_epoch * cfg.epochs
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, _lr_lambda(cfg.warmup_steps, total_steps, cfg.final_lr_ratio))
-    train_frames = sum(train_ds.num_frames(i) for i in range(len(train_ds)))
-    log.info("model: %.2fM parameters; train: %d utts, %.2f h; dev: %d utts; %d steps/epoch on %s",
-             model.num_params() / 1e6, len(train_ds), train_frames * feature_cfg.hop_ms / 3.6e6,
-             len(dev_ds), steps_per_epoch, device)
-
-    best_wer, history, step = float("inf"), [], 0
-    metrics_path = exp / "metrics.jsonl"
-    metrics_path.unlink(missing_ok=True)
-    for epoch in range(1, cfg.epochs + 1):
-        train_sampler.set_epoch(epoch)
-        model.train()
-        t0, loss_sum, utt_sum, frames_sum = time.time(), 0.0, 0, 0
-        bar = tqdm(train_loader, desc=f"epoch {epoch}/{cfg.epochs}", unit="batch", disable=None)
-        for batch in bar:
-            feats = batch["feats"].to(device, non_blocking=True)
-            lens = batch["feat_lens"].to(device, non_blocking=True)
-            log_probs, out_lens = model(feats, lens)
-            loss = ctc_loss(log_probs, out_lens.cpu(), batch)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            if torch.isfinite(grad_norm):
-                optimizer.step()
-            scheduler.step()
-            step += 1
-            loss_sum += loss.item() * feats.shape[0]
-            utt_sum += feats.shape[0]
-            frames_sum += int(batch["feat_lens"].sum())
-            bar.set_postfix(loss=f"{loss.item():.2f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
-            if cfg.log_interval and step % cfg.log_interval == 0:
-                log.info("epoch %d step %d: loss %.3f, lr %.2e, %.0f frames/s", epoch, step, loss.item(),
-                         scheduler.get_last_lr()[0], frames_sum / (time.time() - t0))
-        train_loss = loss_sum / max(utt_sum, 1)
-        dev_loss, dev_wer, dev_cer = evaluate(model, dev_loader, tokenizer, device, cfg.dev_max_utts)
-        record = {"epoch": epoch, "step": step, "train_loss": train_loss, "dev_loss": dev_loss,
-                  "dev_wer": dev_wer, "dev_cer": dev_cer, "lr": scheduler.get_last_lr()[0],
-                  "epoch_seconds": time.time() - t0}
-        history.append(record)
-        with open(metrics_path, "a") as f:
-            f.write(json.dumps(record) + "\n")
-        log.info("epoch %d: train loss %.3f, dev loss %.3f, dev WER %.2f%%, CER %.2f%% (%.0f s)", epoch,
-                 train_loss, dev_loss, 100 * dev_wer, 100 * dev_cer, record["epoch_seconds"])
-        ckpt = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "epoch": epoch, "step": step,
-                "config": asdict(cfg)}
-        tmp = exp / f"epoch-{epoch}.pt.tmp"
-        torch.save(ckpt, tmp)
-        os.replace(tmp, exp / f"epoch-{epoch}.pt")
-        if dev_wer <= best_wer:
-            best_wer = dev_wer
-            save_model_dir(exp / "model", model, feature_cfg, tokenizer,
-                           extra={"trained": {"epoch": epoch, "dev_wer": dev_wer, "dev_cer": dev_cer}})
-    return {"best_dev_wer": best_wer, "history": history, "model_dir": str(exp / "model")}
+    """Train (as one rank of a torchrun job when launched by torchrun); see :class:`Trainer`."""
+    ctx, device = init_distributed(cfg.device)
+    if not ctx.is_main:  # one voice in the log: rank 0's (the others still warn)
+        logging.getLogger("asr").setLevel(logging.WARNING)
+    try:
+        return Trainer(cfg, ctx, device).fit()
+    finally:
+        cleanup(ctx)

@@ -4,19 +4,26 @@
 #   bash recipes/synth/run.sh                      # all stages
 #   bash recipes/synth/run.sh --stage 3 --stop-stage 5
 #   bash recipes/synth/run.sh --train-hours 1 --train-args "epochs=3"
+#   bash recipes/synth/run.sh --stage 6 --stop-stage 8    # LM from the training text, tune on dev, decode test
+#
+# Stages: 0 corpus, 1 validate, 2 features, 3 train, 4 greedy decode of test, 5 score it (+ report),
+#         6 n-gram LM, 7 tune LM weight/word score on dev, 8 LM beam search on test + score, 9 transcribe.
 set -euo pipefail
 
 stage=0
-stop_stage=6
+stop_stage=9
 nj=2
 seed=0
-train_hours=3.0      # hours of synthetic training speech
+train_hours=10       # hours of synthetic training speech
 dev_utts=200
 test_utts=300
 train_config=recipes/synth/conf/train.yaml
 train_args=""        # extra key=value overrides for asr train
+ngpu=1               # training processes (GPUs); > 1 runs torchrun --nproc-per-node (DistributedDataParallel)
 data=data/synth
 exp=exp/synth
+lm_order=3           # word n-gram LM (interpolated modified Kneser-Ney) from the training text only
+beam=50
 
 cd "$(dirname "$0")/../.."   # run from the repository root
 while [ $# -gt 0 ]; do
@@ -30,8 +37,11 @@ while [ $# -gt 0 ]; do
     --test-utts) test_utts=$2; shift 2 ;;
     --train-config) train_config=$2; shift 2 ;;
     --train-args) train_args=$2; shift 2 ;;
+    --ngpu) ngpu=$2; shift 2 ;;
     --data) data=$2; shift 2 ;;
     --exp) exp=$2; shift 2 ;;
+    --lm-order) lm_order=$2; shift 2 ;;
+    --beam) beam=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -61,26 +71,52 @@ fi
 
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   log "Stage 3: train the BiLSTM-CTC model"
+  train_cmd=(asr train)
+  [ "$ngpu" -gt 1 ] && train_cmd=(torchrun --standalone --nproc-per-node "$ngpu" -m asr.cli train)
   # shellcheck disable=SC2086
-  timed asr train --config "$train_config" exp_dir="$exp/bilstm_ctc" \
+  timed "${train_cmd[@]}" --config "$train_config" exp_dir="$exp/bilstm_ctc" \
     train_data="$data/train" train_feats="$data/feats/train" \
     dev_data="$data/dev" dev_feats="$data/feats/dev" seed="$seed" $train_args
 fi
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   log "Stage 4: greedy decoding of the held-out-voice test set"
-  timed asr decode "$exp/bilstm_ctc/model" "$data/test" "$exp/decode_test_greedy"
+  # --greedy: the model directory may already hold a tuned LM setup (stage 7) that would be used by default.
+  timed asr decode "$exp/bilstm_ctc/model" "$data/test" "$exp/decode_test_greedy" --greedy
 fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   log "Stage 5: scoring"
   asr score "$data/test/text" "$exp/decode_test_greedy/hyp.txt" --out-dir "$exp/decode_test_greedy" \
-    | tee "$exp/decode_test_greedy/result.txt"
-  log "per-utterance alignments: $exp/decode_test_greedy/per_utt.txt"
+    --data-dir "$data/test" --title "test, greedy" | tee "$exp/decode_test_greedy/result.txt"
+  log "per-utterance alignments: $exp/decode_test_greedy/per_utt.txt; report: $exp/decode_test_greedy/report.html"
 fi
 
+lm_dir=$exp/lm_${lm_order}gram
+lm_decode=$exp/decode_test_beam${beam}_lm${lm_order}
 if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
-  log "Stage 6: transcribe a sentence that is in no split, spoken by a test voice"
+  log "Stage 6: ${lm_order}-gram word LM from the training text only -> $lm_dir"
+  timed asr lm "$data/train/text" "$lm_dir" --order "$lm_order"
+fi
+
+if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
+  log "Stage 7: tune the LM weight and word score on dev (written to $exp/bilstm_ctc/model/decode.json)"
+  timed asr tune-lm "$exp/bilstm_ctc/model" "$data/dev" --lm "$lm_dir" --beam "$beam" \
+    | tee "$exp/bilstm_ctc/tune_lm.txt"
+fi
+
+if [ "$stage" -le 8 ] && [ "$stop_stage" -ge 8 ]; then
+  log "Stage 8: beam search with the LM (tuned setup from decode.json) on test, and scoring"
+  timed asr decode "$exp/bilstm_ctc/model" "$data/test" "$lm_decode"
+  asr score "$data/test/text" "$lm_decode/hyp.txt" --out-dir "$lm_decode" --data-dir "$data/test" \
+    --title "test, beam $beam + ${lm_order}-gram LM" | tee "$lm_decode/result.txt"
+  log "greedy:  $(cat "$exp/decode_test_greedy/result.txt" 2>/dev/null || echo 'not scored (stage 5)')"
+  log "LM beam: $(cat "$lm_decode/result.txt")"
+  log "report: $lm_decode/report.html"
+fi
+
+if [ "$stage" -le 9 ] && [ "$stop_stage" -ge 9 ]; then
+  log "Stage 9: transcribe a sentence that is in no split, spoken by a test voice"
   sentence="the quick brown fox jumps over the lazy dog near the river bank"
   asr speak --split test --out "$exp/new_sentence.wav" "$sentence"
   log "said:        $sentence"

@@ -46,3 +46,32 @@ def test_model_dir_roundtrip_without_pickle(tmp_path):
     x = torch.randn(1, 33, 80)
     torch.testing.assert_close(loaded(x, torch.tensor([33]))[0], model(x, torch.tensor([33]))[0])
     assert fcfg == FeatureConfig() and len(tok) == 29 and meta["model"]["hidden_size"] == 32
+
+
+def test_output_does_not_depend_on_batch_mates_with_real_cmvn():
+    model = _model(subsample=3)
+    model.set_cmvn(torch.full((80,), -4.0), torch.full((80,), 2.0))  # raw zero padding != normalized zero
+    short, long = torch.randn(1, 40, 80), torch.randn(1, 95, 80)  # 40: last stacked frame is mostly padding
+    alone, _ = model(short, torch.tensor([40]))
+    batch = torch.zeros(2, 95, 80)
+    batch[0, :40], batch[1] = short[0], long[0]
+    batched, _ = model(batch, torch.tensor([40, 95]))
+    torch.testing.assert_close(batched[0, :14], alone[0], atol=1e-5, rtol=1e-5)
+
+
+def test_cpu_path_by_direction_equals_packed_path_with_gradients():
+    torch.manual_seed(0)
+    for layers in (1, 3):
+        model = CTCModel(ModelConfig(hidden_size=16, num_layers=layers, vocab_size=29, dropout=0.0))
+        enc = model.encoder.train()
+        x, lens = torch.randn(3, 21, 240), torch.tensor([21, 13, 5])
+        outs, grads = [], []
+        for run in (enc.forward_packed, enc.forward_by_direction):
+            enc.zero_grad()
+            y = run(x, lens)
+            (y * torch.linspace(-1, 1, y.shape[-1])).sum().backward()
+            outs.append(y.detach())
+            grads.append(torch.cat([p.grad.flatten() for p in enc.parameters()]))
+        torch.testing.assert_close(outs[1], outs[0], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(grads[1], grads[0], atol=1e-5, rtol=1e-5)
+        assert (outs[1][1, 13:] == 0).all() and (outs[1][2, 5:] == 0).all()

@@ -1,0 +1,196 @@
+"""CTC beam search with torchaudio's ``ctc_decoder`` (flashlight-text), optionally with a KenLM n-gram LM.
+
+Three modes, chosen by what is given:
+
+* ``beam`` only: lexicon-free prefix beam search over the units (no LM).
+* ``beam`` + word LM + lexicon: words are spelled through a trie of the lexicon, each finished word
+  scored ``lm_weight * log10 p_LM(word | history) + word_score`` (alpha, beta).
+* ``beam`` + character LM (``asr lm --unit char``), no lexicon: lexicon-free, the LM scores every
+  unit; ``word_score`` is then the bonus per word separator (flashlight's ``sil_score``).
+
+The model's ``<space>`` unit is the decoder's ``|`` (asr.decode.lexicon.decoder_tokens), so an LM
+directory from ``asr lm`` works unchanged. Loading the LM is the slow part: :meth:`with_weights`
+reuses it, which is what α/β tuning does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from asr.decode.decoder import DEFAULT_BEAM, DecodeConfig
+from asr.decode.lexicon import LexiconError, decoder_tokens, read_lexicon
+from asr.decode.ngram_lm import BOS, EOS, UNK, WORD_SEP, ArpaError, read_arpa, read_arpa_unigrams
+from asr.text.units import SPACE
+
+log = logging.getLogger(__name__)
+
+LM_DIR_ARPA, LM_DIR_LEXICON = "lm.arpa", "lexicon.txt"
+
+
+def lexicon_path_for(arpa: str | os.PathLike) -> Path:
+    """Where ``asr lm`` puts the lexicon of an LM: ``DIR/lexicon.txt`` for ``DIR/lm.arpa``, else ``X.lexicon.txt``."""
+    arpa = Path(arpa)
+    if arpa.name == LM_DIR_ARPA:
+        return arpa.parent / LM_DIR_LEXICON
+    return arpa.with_suffix(".lexicon.txt")
+
+
+def resolve_lm(lm: str, lexicon: str) -> tuple[Path | None, Path | None]:
+    """``(arpa, lexicon)`` for ``--lm`` (file or ``asr lm`` directory) and ``--lexicon``.
+
+    Without ``--lexicon``, a word LM's lexicon is the one ``asr lm`` wrote next to it.
+    """
+    arpa = None
+    if lm:
+        arpa = Path(lm) / LM_DIR_ARPA if Path(lm).is_dir() else Path(lm)
+        if not arpa.is_file():
+            raise ArpaError(f"{arpa}: no such language model file")
+    lex = Path(lexicon) if lexicon else None
+    if arpa is not None and lex is None and lexicon_path_for(arpa).is_file():
+        lex = lexicon_path_for(arpa)
+    return arpa, lex
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """KenLM prints a progress bar to file descriptor 2 while loading; keep the terminal for our messages."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def load_kenlm(arpa: Path, words: list[str]):
+    """A flashlight KenLM over ``words`` (index = position), with a clear error for a bad file."""
+    from flashlight.lib.text.decoder.kenlm import KenLM
+    from flashlight.lib.text.dictionary import Dictionary
+
+    try:
+        with _quiet_stderr():
+            return KenLM(str(arpa), Dictionary(words))
+    except RuntimeError as e:
+        # KenLM names a C++ source line; our reader names the line of the ARPA file.
+        read_arpa(arpa)
+        reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+        raise ArpaError(f"{arpa}: KenLM cannot load it: {reason}") from None
+
+
+class BeamSearchDecoder:
+    """``decode(log_probs (B, T, V), lengths (B,)) -> list[str]``; log-probs move to the CPU as float32."""
+
+    def __init__(self, tokenizer, cfg: DecodeConfig, _loaded: dict | None = None):
+        if not hasattr(tokenizer, "symbols") or SPACE not in tokenizer.symbols:
+            raise ValueError("beam search needs a character model (with a <space> unit); this model's units "
+                             "have no word separator")
+        self.tokenizer, self.cfg = tokenizer, cfg
+        self.tokens = decoder_tokens(tokenizer.symbols)
+        self._loaded = _loaded if _loaded is not None else self._load()
+        self._decoder = self._build()
+
+    def _load(self) -> dict:
+        """Read and check the LM and lexicon once: {"arpa", "lexicon", "lm" (KenLM or None), "words"}."""
+        arpa, lex = resolve_lm(self.cfg.lm, self.cfg.lexicon)
+        if lex is not None:
+            lexicon = read_lexicon(lex, self.tokens)  # LexiconError names the file:line of a bad spelling
+            words = sorted(lexicon)
+        else:
+            words = list(self.tokens)  # lexicon-free: the LM's words are the units, index = unit id
+        loaded: dict = {"arpa": arpa, "lexicon": lex, "lm": None}
+        if arpa is not None:
+            unigrams = read_arpa_unigrams(arpa)
+            if not unigrams:
+                read_arpa(arpa)  # names the problem
+                raise ArpaError(f"{arpa}: no 1-grams")
+            is_char_lm = WORD_SEP in unigrams
+            if lex is None and not is_char_lm:
+                raise LexiconError(f"{arpa} is a word LM (e.g. {sorted(unigrams - {BOS, EOS, UNK})[:3]}); "
+                                   f"decoding with it needs its lexicon (--lexicon, or {lexicon_path_for(arpa)})")
+            if lex is not None and is_char_lm:
+                raise LexiconError(f"{arpa} is a character LM (it has {WORD_SEP!r}); use it without a lexicon")
+            if is_char_lm:
+                strange = sorted(unigrams - set(self.tokens) - {BOS, EOS, UNK})
+                if strange:
+                    raise ArpaError(f"{arpa}: character LM has units the model lacks: {strange[:5]}")
+            words = words + ([UNK] if UNK not in words else [])
+            loaded["lm"] = load_kenlm(arpa, words)
+        loaded["words"] = words
+        return loaded
+
+    def _build(self):
+        from torchaudio.models.decoder import ctc_decoder
+
+        cfg, lex = self.cfg, self._loaded["lexicon"]
+        # ctc_decoder takes the LM's word list as a file (lm_dict): the list that indexes the loaded KenLM.
+        with tempfile.TemporaryDirectory() as tmp:
+            words_file = Path(tmp) / "words.txt"
+            words_file.write_text("".join(w + "\n" for w in self._loaded["words"]), encoding="utf-8")
+            return ctc_decoder(
+                lexicon=str(lex) if lex else None, tokens=self.tokens, lm=self._loaded["lm"],
+                lm_dict=str(words_file) if self._loaded["lm"] is not None else None,
+                beam_size=cfg.beam, beam_size_token=cfg.beam_size_token or None,
+                beam_threshold=cfg.beam_threshold, lm_weight=cfg.lm_weight, word_score=cfg.word_score,
+                # Lexicon-free decoding has no per-word score; the word separator's score plays its part.
+                sil_score=0.0 if lex else cfg.word_score,
+                blank_token=self.tokens[self.tokenizer.blank_id], sil_token=WORD_SEP, unk_word=UNK)
+
+    def with_weights(self, lm_weight: float, word_score: float) -> BeamSearchDecoder:
+        """The same decoder with other α/β; the loaded LM and lexicon are shared."""
+        return BeamSearchDecoder(self.tokenizer, replace(self.cfg, lm_weight=lm_weight, word_score=word_score),
+                                 self._loaded)
+
+    @property
+    def name(self) -> str:
+        return self.cfg.name
+
+    def decode(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> list[list[int]]:
+        """Unit ids of the best hypothesis per utterance (with a lexicon: the spelling of its words)."""
+        emissions = log_probs.detach().float().cpu().contiguous()
+        results = self._decoder(emissions, lengths.cpu())
+        out = []
+        for hyps in results:
+            if not hyps:
+                out.append([])
+            elif self._loaded["lexicon"] is not None:
+                # The words are the result; their spelling (not the frame path) is what text and timing use.
+                out.append(self.tokenizer.encode(" ".join(hyps[0].words)))
+            else:
+                out.append(self._clean(hyps[0].tokens.tolist()))
+        return out
+
+    def _clean(self, ids: list[int]) -> list[int]:
+        """Lexicon-free paths may start or end with the separator, or repeat it (blank between): drop those."""
+        space = self.tokenizer.symbols.index(SPACE)
+        out: list[int] = []
+        for i in ids:
+            if i == self.tokenizer.blank_id or (i == space and (not out or out[-1] == space)):
+                continue
+            out.append(i)
+        while out and out[-1] == space:
+            out.pop()
+        return out
+
+
+def make_decoder(model_dir: str | os.PathLike, tokenizer, beam: int = 1, lm: str | None = None,
+                 alpha: float | None = None, beta: float | None = None, **options):
+    """The hook asr.transcribe.decoding calls for ``--beam/--lm/--alpha/--beta``; unset options come
+    from the model directory's decode.json. ``beam <= 1`` there means "not given"."""
+    from asr.decode.decoder import build_decoder, resolve_decode_config
+
+    cfg = resolve_decode_config(model_dir, beam=beam if beam > 1 else None, lm=lm, lm_weight=alpha,
+                                word_score=beta, **options)
+    if not cfg.beam:
+        cfg = replace(cfg, beam=DEFAULT_BEAM)
+    return build_decoder(cfg, tokenizer)

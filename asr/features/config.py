@@ -1,0 +1,70 @@
+"""``FeatureConfig``: how waveforms become frames, for every backend. Saved with every store and model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+BACKENDS = ("torchaudio", "librosa", "kaldi")
+UTT_NORMS = ("none", "mean", "meanvar")
+
+
+@dataclass
+class FeatureConfig:
+    """One configuration names every feature backend.
+
+    backend
+        ``torchaudio`` (default): log of a power mel spectrogram (HTK mel scale, unnormalized
+        triangles, Hann window of ``win_ms`` zero-padded to ``n_fft``, frames fully inside the signal).
+        ``librosa``: the same definition computed by librosa; matches ``torchaudio`` to within
+        2e-3 (max abs, natural-log units) and 1e-4 (mean abs) -- a cross-check, tested.
+        ``kaldi``: ``torchaudio.compliance.kaldi.fbank`` (povey window, pre-emphasis 0.97, DC removal,
+        Kaldi's mel triangles, FFT size = window rounded up to a power of two, ``n_fft`` unused,
+        no dither so that features are reproducible). Samples are scaled to the 16-bit integer
+        range first, as Kaldi reads wav files, so the numbers match ``compute-fbank-feats``.
+    utt_norm
+        Per-utterance normalization applied by the extractor itself (so stored, on-the-fly and
+        transcription features agree): ``none``, ``mean`` (subtract the utterance mean) or
+        ``meanvar`` (also divide by its standard deviation). The model's global CMVN comes after.
+
+    Old stores and model directories have no ``backend``/``utt_norm``: the defaults are what they used.
+    """
+
+    sample_rate: int = 16000
+    n_mels: int = 80
+    win_ms: float = 25.0
+    hop_ms: float = 10.0
+    n_fft: int = 512
+    f_min: float = 20.0
+    f_max: float = 7600.0
+    backend: str = "torchaudio"  # torchaudio | librosa | kaldi
+    utt_norm: str = "none"  # none | mean | meanvar
+
+    def __post_init__(self):
+        if self.backend not in BACKENDS:
+            raise ValueError(f"feature backend must be one of {BACKENDS}, got {self.backend!r}")
+        if self.utt_norm not in UTT_NORMS:
+            raise ValueError(f"utt_norm must be one of {UTT_NORMS}, got {self.utt_norm!r}")
+        if self.backend != "kaldi" and self.win_length > self.n_fft:
+            raise ValueError(f"window of {self.win_length} samples is longer than n_fft={self.n_fft}")
+
+    @property
+    def win_length(self) -> int:
+        return int(round(self.sample_rate * self.win_ms / 1000))
+
+    @property
+    def hop_length(self) -> int:
+        return int(round(self.sample_rate * self.hop_ms / 1000))
+
+    @property
+    def frame_samples(self) -> int:
+        """Samples one frame spans: ``n_fft`` for torchaudio/librosa, the window for Kaldi (snip_edges)."""
+        return self.win_length if self.backend == "kaldi" else self.n_fft
+
+    def num_frames(self, num_samples: int) -> int:
+        """Frames produced for ``num_samples`` samples; 0 if shorter than one frame.
+
+        Every backend keeps only frames that lie fully inside the signal (center=False / snip_edges).
+        """
+        if num_samples < self.frame_samples:
+            return 0
+        return 1 + (num_samples - self.frame_samples) // self.hop_length

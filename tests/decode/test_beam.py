@@ -1,0 +1,135 @@
+"""Beam search (torchaudio ctc_decoder) with and without LMs, tuning, and decode.json, on the overfit model."""
+
+import json
+
+import pytest
+import torch
+
+from asr.cli import main as asr_main
+from asr.data.audio import load_audio
+from asr.data.datadir import read_datadir
+from asr.decode.beam import BeamSearchDecoder
+from asr.decode.decoder import DecodeConfig, GreedyDecoder, load_decode_config, resolve_decode_config
+from asr.decode.lexicon import LexiconError
+from asr.decode.ngram_lm import ArpaError
+from asr.transcribe import Recognizer
+
+
+@pytest.fixture(scope="module")
+def setup(overfit_run, tmp_path_factory):
+    """The overfit model's log-probs of its 4 utterances, and word + character LMs of their text."""
+    root = tmp_path_factory.mktemp("beam")
+    rec = Recognizer(overfit_run["model_dir"], device="cpu")
+    dd = read_datadir(overfit_run["data"])
+    log_probs, lengths = rec.log_probs([load_audio(dd.audio_path(u)) for u in dd.utt_ids])
+    refs = [dd.text[u] for u in dd.utt_ids]
+    assert asr_main(["lm", str(overfit_run["data"] / "text"), str(root / "word"), "--order", "3"]) == 0
+    assert asr_main(["lm", str(overfit_run["data"] / "text"), str(root / "char"), "--order", "5",
+                     "--unit", "char"]) == 0
+    return {"rec": rec, "lp": log_probs, "lens": lengths, "refs": refs, "root": root, "data": overfit_run["data"],
+            "model_dir": overfit_run["model_dir"]}
+
+
+def texts(rec, decoder, lp, lens):
+    return [rec.tokenizer.decode(ids) for ids in decoder.decode(lp, lens)]
+
+
+@pytest.mark.parametrize("cfg", [
+    {"beam": 8},  # lexicon-free, no LM
+    {"beam": 8, "lm": "word", "lm_weight": 1.0, "word_score": 0.5},  # lexicon + word LM (lexicon found in the dir)
+    {"beam": 8, "lm": "char", "lm_weight": 0.5},  # lexicon-free + character LM
+])
+def test_beam_search_modes_recover_the_memorized_texts(setup, cfg):
+    cfg = dict(cfg)
+    if "lm" in cfg:
+        cfg["lm"] = str(setup["root"] / cfg["lm"])
+    dec = BeamSearchDecoder(setup["rec"].tokenizer, DecodeConfig(**cfg))
+    assert texts(setup["rec"], dec, setup["lp"], setup["lens"]) == setup["refs"]
+    assert texts(setup["rec"], GreedyDecoder(), setup["lp"], setup["lens"]) == setup["refs"]
+
+
+def test_lexicon_restricts_words_and_with_weights_shares_the_lm(setup, tmp_path):
+    # A lexicon without the first utterance's first word: that word cannot appear any more.
+    words = sorted({w for t in setup["refs"] for w in t.split()})
+    missing = setup["refs"][0].split()[0]
+    lex = tmp_path / "lex.txt"
+    lex.write_text("".join(f"{w}\t{' '.join(w)} |\n" for w in words if w != missing))
+    dec = BeamSearchDecoder(setup["rec"].tokenizer, DecodeConfig(beam=8, lexicon=str(lex)))
+    out = texts(setup["rec"], dec, setup["lp"][:1], setup["lens"][:1])[0]
+    assert missing not in out.split() and set(out.split()) <= set(words)
+    base = BeamSearchDecoder(setup["rec"].tokenizer, DecodeConfig(beam=8, lm=str(setup["root"] / "word")))
+    other = base.with_weights(2.0, 1.0)
+    assert other._loaded["lm"] is base._loaded["lm"] and other.cfg.lm_weight == 2.0
+    # Device-agnostic input: float64 or non-contiguous log-probs are accepted.
+    lp = setup["lp"].double().transpose(0, 1).contiguous().transpose(0, 1)
+    assert texts(setup["rec"], other, lp, setup["lens"]) == setup["refs"]
+
+
+def test_bad_lm_and_lexicon_are_named(setup, tmp_path):
+    tok = setup["rec"].tokenizer
+    with pytest.raises(ArpaError, match="missing.arpa: no such language model file"):
+        BeamSearchDecoder(tok, DecodeConfig(beam=4, lm=str(tmp_path / "missing.arpa")))
+    bad = tmp_path / "bad.arpa"
+    bad.write_text("\\data\\\nngram 1=2\nngram 2=1\n\n\\1-grams:\n-1\t<s>\n-1\tzz\n\n\\2-grams:\n-1\t<s>\n\\end\\\n")
+    lex = tmp_path / "lex.txt"
+    lex.write_text("zz\tz z |\n")
+    with pytest.raises(ArpaError, match=r"bad.arpa:10: a 2-gram line needs"):
+        BeamSearchDecoder(tok, DecodeConfig(beam=4, lm=str(bad), lexicon=str(lex)))
+    lex.write_text("hello\th e l l o |\ncafé\tc a f é |\n")
+    with pytest.raises(LexiconError, match=r"lex.txt:2: word 'café' is spelled with 'é', which is not a unit"):
+        BeamSearchDecoder(tok, DecodeConfig(beam=4, lexicon=str(lex)))
+    alone = tmp_path / "alone.arpa"  # a word LM without the lexicon `asr lm` wrote next to it
+    alone.write_text((setup["root"] / "word" / "lm.arpa").read_text())
+    with pytest.raises(LexiconError, match="is a word LM .* needs its lexicon"):
+        BeamSearchDecoder(tok, DecodeConfig(beam=4, lm=str(alone)))
+    with pytest.raises(ValueError, match="needs beam search"):
+        DecodeConfig(beam=0, lm="x.arpa")
+
+
+def test_decode_tune_and_default_pickup(setup, tmp_path, capsys):
+    model_dir, data = tmp_path / "model", setup["data"]
+    model_dir.mkdir()
+    for f in setup["model_dir"].iterdir():
+        (model_dir / f.name).write_bytes(f.read_bytes())
+    lm = str(setup["root"] / "word")
+    assert asr_main(["tune-lm", str(model_dir), str(data), "--lm", lm, "--beam", "8",
+                     "--lm-weights", "0.5,1", "--word-scores", "0,1"]) == 0
+    out = capsys.readouterr().out
+    assert "best alpha" in out and "decode.json" in out
+    tuned = json.loads((model_dir / "decode.json").read_text())
+    assert tuned["lm"] == "lm.arpa" and tuned["lexicon"] == "lexicon.txt"  # copied, stored relative
+    assert len(tuned["tuning"]["grid"]) == 4 and tuned["tuning"]["dev_wer"] == 0.0
+    assert (tuned["lm_weight"], tuned["word_score"]) == (0.5, 0)  # all tie at 0% WER: smallest alpha, |beta|
+    cfg = load_decode_config(model_dir)
+    assert cfg.beam == 8 and cfg.lm == str(model_dir / "lm.arpa")
+
+    # asr decode picks decode.json up by default; --greedy and explicit options override it.
+    assert asr_main(["decode", str(model_dir), str(data), str(tmp_path / "d1")]) == 0
+    assert json.loads((tmp_path / "d1" / "decode_config.json").read_text())["beam"] == 8
+    assert asr_main(["decode", str(model_dir), str(data), str(tmp_path / "d2"), "--greedy"]) == 0
+    assert json.loads((tmp_path / "d2" / "decode_config.json").read_text())["beam"] == 0
+    for d in ("d1", "d2"):
+        assert asr_main(["score", str(data / "text"), str(tmp_path / d / "hyp.txt")]) == 0
+        assert "%WER 0.00" in capsys.readouterr().out
+    assert resolve_decode_config(model_dir, lm_weight=3.0).lm_weight == 3.0
+    assert resolve_decode_config(model_dir, greedy=True).beam == 0
+
+    # The transcription hook (asr.transcribe.decoding -> asr.decode.beam.make_decoder) gets the tuned LM too.
+    from asr.decode.beam import make_decoder
+    dec = make_decoder(model_dir, setup["rec"].tokenizer, beam=1, alpha=0.7)
+    assert dec.cfg.lm == str(model_dir / "lm.arpa") and dec.cfg.lm_weight == 0.7 and dec.cfg.beam == 8
+
+
+def test_unreadable_audio_is_an_empty_hypothesis(setup, tmp_path):
+    from asr.data.datadir import write_datadir
+    from asr.decode.decode_data import decode_datadir
+
+    dd = read_datadir(setup["data"])
+    broken = tmp_path / "broken.wav"
+    broken.write_text("not audio")
+    dd.wav[dd.utt_ids[0]] = str(broken)
+    write_datadir(dd, tmp_path / "data")
+    dec = BeamSearchDecoder(setup["rec"].tokenizer, DecodeConfig(beam=4))
+    hyps = decode_datadir(setup["rec"], tmp_path / "data", tmp_path / "out", decoder=dec)
+    assert hyps[dd.utt_ids[0]] == "" and all(hyps[u] == dd.text[u] for u in dd.utt_ids[1:])
+    assert torch.is_tensor(setup["lp"])
