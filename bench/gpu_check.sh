@@ -18,7 +18,7 @@ mkdir -p "$out"
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 py=${PYTHON:-python3}
 
-dev=cuda hours=1 big_hours=4 steps=15 big_steps=10 train_frames=48000 train_model=""
+dev=cuda hours=2 big_hours=5 steps=15 big_steps=10 train_frames=48000 train_model=""
 big_model="--hidden 1024 --layers 5 --max-frames 100000"
 if [ "${1:-}" = "--cpu-smoke" ]; then
   dev=cpu hours=0.15 big_hours=0.15 steps=2 big_steps=2 train_frames=6000 train_model="model.hidden_size=32 model.num_layers=2"

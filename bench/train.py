@@ -124,6 +124,8 @@ def bench_model_only(tr: Trainer, warm: list[list[int]], timed: list[list[int]],
         batch = collate([tr.train_ds[i] for i in b])
         batch["feats"] = batch["feats"].to(dev)
         batch["targets"] = batch["targets"].to(dev)
+        if dev.type == "cuda":  # as the DataLoader hands them over: pinned, so their copy is asynchronous
+            batch["feat_lens"] = batch["feat_lens"].pin_memory()
         return batch
 
     if model is not None:

@@ -63,7 +63,7 @@ def spec_augment(feats: torch.Tensor, lengths: torch.Tensor, cfg: SpecAugmentCon
     """Augmented copy of ``feats (B, T, F)``; ``lengths (B,)`` on the CPU; ``fill`` scalar or ``(F,)``.
 
     Time masks lie inside each utterance's own length. The random draws are small ``(B, K)`` tensors made
-    on the CPU with ``generator``; the masks are built and applied on ``feats``' device.
+    on the CPU with ``generator`` (so a GPU run draws the same numbers); the masks are built on ``feats``' device.
     """
     if not cfg.enabled:
         return feats
@@ -76,13 +76,13 @@ def spec_augment(feats: torch.Tensor, lengths: torch.Tensor, cfg: SpecAugmentCon
         k = cfg.freq_masks
         widths = (torch.rand(b, k, generator=generator) * (min(cfg.freq_width, nf) + 1)).long()
         starts = (torch.rand(b, k, generator=generator) * (nf - widths + 1)).long()
-        mask |= _span_mask(starts, widths, nf).to(feats.device).unsqueeze(1)
+        mask |= _span_mask(starts.to(feats.device), widths.to(feats.device), nf).unsqueeze(1)
     if cfg.time_masks > 0:
         k = cfg.time_masks
         max_w = torch.minimum(torch.full_like(lengths, cfg.time_width),
                               (lengths.double() * cfg.time_width_ratio).long())  # (B,)
         widths = (torch.rand(b, k, generator=generator) * (max_w + 1).unsqueeze(1)).long()
         starts = (torch.rand(b, k, generator=generator) * (lengths.unsqueeze(1) - widths + 1)).long()
-        mask |= _span_mask(starts, widths, t).to(feats.device).unsqueeze(2)
+        mask |= _span_mask(starts.to(feats.device), widths.to(feats.device), t).unsqueeze(2)
     fill = torch.as_tensor(fill, dtype=feats.dtype, device=feats.device)
     return torch.where(mask, fill, feats)
