@@ -45,7 +45,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from asr.text.normalize import normalize_text
+from asr.text.tokenizer import read_training_text
 
 log = logging.getLogger(__name__)
 
@@ -140,20 +140,11 @@ def read_sentences(path: str | os.PathLike, unit: str = "word") -> Iterator[list
 
     A data directory's ``text`` (``<utt> <words>``, next to a ``wav.scp``) has its ids dropped.
     """
-    p = Path(path)
-    if p.is_dir():
-        p = p / "text"
-    if not p.is_file():
-        raise FileNotFoundError(f"{p}: no such LM training text")
-    has_ids = p.name == "text" and (p.parent / "wav.scp").is_file()
-    with open(p, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            if has_ids:
-                parts = line.split(maxsplit=1)
-                line = parts[1] if len(parts) > 1 else ""
-            text = normalize_text(line)
-            if text:
-                yield text_units(text, unit)
+    text_file = Path(path) / "text" if Path(path).is_dir() else Path(path)
+    if not text_file.is_file():
+        raise FileNotFoundError(f"{text_file}: no such LM training text")
+    for text in read_training_text(path):
+        yield text_units(text, unit)
 
 
 # ----------------------------------------------------------------------------------------- estimation
