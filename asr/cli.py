@@ -195,7 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_import)
     for name, module, help_ in (
             ("combine-data", "asr.data.combine", "combine data directories into one"),
+            ("subset-data", "asr.data.subset", "part of a data directory: by speaker prefix, utterance list, count"),
             ("speed-perturb", "asr.data.perturb", "add speed-perturbed copies (e.g. 0.9, 1.1) of a data directory"),
+            ("augment", "asr.data.augment", "augmented copies of a data dir: noise, babble, reverb, telephone, ..."),
             ("tokenizer", "asr.text.tokenizer", "build output units (BPE via sentencepiece, or characters)")):
         p = sub.add_parser(name, help=help_, formatter_class=FORMATTER)
         importlib.import_module(module).add_arguments(p)

@@ -40,6 +40,9 @@ def _build(cls: type[T], data: dict[str, Any], where: str) -> T:
                 value = float(value)
             except ValueError as e:
                 raise ConfigError(f"{where}: {key} must be a number, got {value!r}") from e
+        elif hint is str and isinstance(value, bool):
+            # YAML 1.1 reads off/on/no/yes as booleans: `amp=off` means the string "off".
+            value = "on" if value else "off"
         elif hint is int and not isinstance(value, int):
             raise ConfigError(f"{where}: {key} must be an integer, got {value!r}")
         kwargs[key] = value

@@ -6,11 +6,15 @@ Design
   :func:`asr.text.normalize.normalize_text`, filtered by length, then split *by sentence* into
   disjoint test / dev / train pools with a seeded shuffle. The normalized text is what is spoken,
   so audio and transcript always match.
-* **Voices.** eSpeak voices are ``<accent>+<variant>``. Variants are split into train / dev / test
-  sets (:data:`DEFAULT_TEST_VARIANTS`, :data:`DEFAULT_DEV_VARIANTS`; the rest, plus each accent's
-  default voice, are train). A held-out variant is never used in train under any accent, so dev
+* **Engines and voices.** Every installed engine among eSpeak (pip), Piper (pip extra), Flite and
+  Festival (Debian) is used; the log and the corpus card say which. Which voices are held out for
+  dev and test, and each engine's share of the utterances, come from a data file
+  (``asr/data/voices.yaml``, :mod:`asr.data.voices`). eSpeak voices are ``<accent>+<variant>``
+  and are split by variant: a held-out variant is never used in train under any accent, so dev
   and test measure generalisation to unseen voices (accents are shared). Piper has a single
-  voice, which cannot be split, so it is used for train only.
+  voice, which cannot be split, so it is used for train only. ``heldout_engines`` leaves whole
+  engines out of train/dev/test and gives each a ``test_<engine>`` set spoken by all its voices
+  (the same sentences as ``test``): generalisation to an engine never heard.
 * **Determinism.** Everything about utterance *i* of a split -- sentence, engine, voice,
   prosody parameters, noise seed -- is drawn from a RNG seeded with ``(seed, split, i)``, so the
   corpus does not depend on ``nj``. The number of train utterances is fixed in advance from a
@@ -32,6 +36,7 @@ import logging
 import os
 import random
 import re
+import signal
 import sys
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -43,25 +48,36 @@ import numpy as np
 import asr
 from asr.data.audio import write_wav
 from asr.data.datadir import DataDir, validate_datadir, write_datadir
-from asr.data.prompts import load_prompts
+from asr.data.prompts import load_prompt_sources
+from asr.data.tts import ENGINE_NAMES
 from asr.data.tts.base import OUTPUT_SAMPLE_RATE, TTSError
+from asr.data.voices import ESPEAK_DEFAULT_VARIANT, SplitVoices, load_inventory, plan_voices
 from asr.text.normalize import normalize_text
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("train", "dev", "test")
-# eSpeak variants held out of training. Chosen as variants with no near-copy among the
-# remaining ones (several variant files are small edits of each other: steph/steph2/steph3,
-# iven*, klatt*, robosoft*, linda/belinda/aunty, ...), half female and half male.
-DEFAULT_TEST_VARIANTS = ("Alicia", "Andrea", "Annie", "benjamin", "f3", "m1", "m2", "quincy")
-DEFAULT_DEV_VARIANTS = ("Mike", "f1", "f4", "m5")
-DEFAULT_VARIANT = "default"  # the accent's own voice, i.e. no "+variant"
+SPLITS = ("train", "dev", "test")  # plus test_<engine> for each held-out engine
+ALL_ENGINES = ENGINE_NAMES
+# The eSpeak variants the shipped inventory holds out (asr.data.voices.DEFAULT_INVENTORY).
+DEFAULT_TEST_VARIANTS = tuple(load_inventory()["espeak"].test)
+DEFAULT_DEV_VARIANTS = tuple(load_inventory()["espeak"].dev)
+DEFAULT_VARIANT = ESPEAK_DEFAULT_VARIANT
+# --size presets (hours of train audio): a CPU demo in minutes, and a corpus for GPU training.
+SIZES = {"demo": 2.0, "full": 100.0}
+CRASH_TEST_ENV = "ASR_SYNTH_CRASH_UTT"  # tests: the worker speaking this utterance id segfaults
 
 # Duration model used to size the train set: seconds ~= a + b * characters * speed_factor
 # (+ word gaps for eSpeak). Fitted on ~400 eSpeak and ~70 Piper utterances drawn with the default
 # parameter ranges; the estimated total is within ~1% of the measured one.
 _ESPEAK_EST = (0.10, 0.0524)  # s, s per character at 175 wpm
 _PIPER_EST = (0.31, 0.0487)  # s, s per character at length_scale 1
+_FLITE_EST = (0.20, 0.055)  # s, s per character at duration_stretch 1 (a few sentences per voice)
+_FESTIVAL_EST = (0.20, 0.060)
+
+
+def fortune_prompts_path() -> Path:
+    """The shipped fortune sentences (``asr.data.prompts``), added to WordNet's for ``--size full``."""
+    return default_prompts_path().with_name("fortune_sentences.txt")
 
 
 def default_prompts_path() -> Path:
@@ -76,14 +92,15 @@ def _default_nj() -> int:
 @dataclass
 class SynthConfig:
     out_dir: str = "data/synth"
-    prompts: str | None = None  # None: default_prompts_path()
+    prompts: str | None = None  # prompt files, comma separated (None: default_prompts_path())
     train_hours: float = 3.0
     dev_utts: int = 200
     test_utts: int = 300
     seed: int = 0
     nj: int = field(default_factory=_default_nj)
-    engines: list[str] = field(default_factory=lambda: ["espeak", "piper"])
-    piper_fraction: float = 0.15  # share of train utterances spoken by Piper, when available
+    engines: list[str] = field(default_factory=lambda: list(ALL_ENGINES))  # the installed ones are used
+    voices: str | None = None  # voice inventory file (None: asr/data/voices.yaml)
+    heldout_engines: list[str] = field(default_factory=list)  # left out of train/dev/test; own test_<engine>
     min_words: int = 3
     max_words: int = 25
     espeak_rate: tuple[int, int] = (130, 230)  # words per minute
@@ -93,13 +110,13 @@ class SynthConfig:
     piper_length_scale: tuple[float, float] = (0.85, 1.2)
     piper_noise_scale: tuple[float, float] = (0.5, 0.8)
     piper_noise_w: tuple[float, float] = (0.6, 1.0)
-    test_variants: list[str] = field(default_factory=lambda: list(DEFAULT_TEST_VARIANTS))
-    dev_variants: list[str] = field(default_factory=lambda: list(DEFAULT_DEV_VARIANTS))
+    flite_duration_stretch: tuple[float, float] = (0.85, 1.2)
+    festival_duration_stretch: tuple[float, float] = (0.85, 1.2)
     trim_db: float = 40.0  # silence = frames this far below the loudest frame
     trim_pad: float = 0.1  # seconds of silence kept at each end
 
-    def prompts_path(self) -> Path:
-        return Path(self.prompts) if self.prompts else default_prompts_path()
+    def prompts_paths(self) -> list[Path]:
+        return [Path(x) for x in self.prompts.split(",") if x] if self.prompts else [default_prompts_path()]
 
 
 # Fields that may change between a run and its resumption; any other change makes existing
@@ -129,9 +146,12 @@ def safe_id(s: str) -> str:
 
 
 def speaker_id(engine: str, voice: str) -> str:
-    """``espeak`` + ``en-us+m3`` -> ``espeak_en-us_m3``; ``piper`` + ``piper-joe`` -> ``piper_joe``."""
+    """``espeak`` + ``en-us+m3`` -> ``espeak_en-us_m3``; ``piper`` + ``piper-joe`` -> ``piper_joe``;
+    ``flite`` + ``slt`` -> ``flite_slt``."""
     if engine == "piper":
         return "piper_" + safe_id(voice.removeprefix("piper-"))
+    if engine != "espeak":
+        return f"{engine}_{safe_id(voice)}"
     lang, _, variant = voice.partition("+")
     return f"espeak_{safe_id(lang)}_{safe_id(variant or DEFAULT_VARIANT)}"
 
@@ -152,21 +172,6 @@ def make_pools(sentences: list[str], cfg: SynthConfig) -> dict[str, list[str]]:
     return {"test": texts[:n_test], "dev": texts[n_test:n_test + n_dev], "train": texts[n_test + n_dev:]}
 
 
-def split_variants(all_variants: list[str], cfg: SynthConfig) -> dict[str, list[str]]:
-    test, dev = list(cfg.test_variants), list(cfg.dev_variants)
-    known = set(all_variants)
-    unknown = sorted((set(test) | set(dev)) - known)
-    if unknown:
-        raise ValueError(f"held-out espeak variants not found: {unknown}")
-    if set(test) & set(dev):
-        raise ValueError(f"variants both in test and dev: {sorted(set(test) & set(dev))}")
-    if not test or not dev:
-        raise ValueError("test_variants and dev_variants must not be empty")
-    held = set(test) | set(dev)
-    train = [DEFAULT_VARIANT] + [v for v in all_variants if v not in held]
-    return {"train": train, "dev": sorted(dev), "test": sorted(test)}
-
-
 def _uniform_int(rng: random.Random, lo_hi) -> int:
     lo, hi = lo_hi
     return rng.randint(int(lo), int(hi))
@@ -178,16 +183,16 @@ def _uniform(rng: random.Random, lo_hi) -> float:
 
 
 def plan_job(cfg: SynthConfig, split: str, index: int, pool: list[str], languages: list[str],
-             variants: list[str], use_piper: bool, wav_root: Path) -> Job:
+             voices: SplitVoices, wav_root: Path) -> Job:
     """Everything about utterance ``index`` of ``split``, from a RNG seeded by (seed, split, index).
 
-    The draws happen in a fixed order whatever the engines, so eSpeak utterances are the same
-    with or without Piper installed.
+    The draws happen in a fixed order whatever the engines, so an eSpeak utterance is the same
+    whichever other engines are installed (and the same as before Flite and Festival were added).
     """
     rng = random.Random(f"{cfg.seed}:{split}:{index}")
     u_engine = rng.random()
     lang = rng.choice(languages)
-    variant = rng.choice(variants)
+    variant = rng.choice(voices.voices.get("espeak") or [DEFAULT_VARIANT])
     espeak_params = {
         "rate": _uniform_int(rng, cfg.espeak_rate),
         "pitch": _uniform_int(rng, cfg.espeak_pitch),
@@ -200,12 +205,19 @@ def plan_job(cfg: SynthConfig, split: str, index: int, pool: list[str], language
         "noise_w": _uniform(rng, cfg.piper_noise_w),
     }
     seed = rng.randrange(2**31)
+    other_voice = {e: rng.choice(v) for e, v in sorted(voices.voices.items()) if e != "espeak"}
+    other_params = {"flite": {"duration_stretch": _uniform(rng, cfg.flite_duration_stretch)},
+                    "festival": {"duration_stretch": _uniform(rng, cfg.festival_duration_stretch)},
+                    "piper": piper_params}
     text = pool[index % len(pool)]
-    if use_piper and split == "train" and u_engine < cfg.piper_fraction:
-        engine, voice, params = "piper", "piper-joe", piper_params
-    else:
-        engine, params = "espeak", espeak_params
+    engine = voices.engine_for(u_engine)
+    if engine == "espeak":
+        params = espeak_params
         voice = lang if variant == DEFAULT_VARIANT else f"{lang}+{variant}"
+    else:
+        params, voice = other_params[engine], other_voice[engine]
+        if engine == "piper":
+            voice = "piper-joe"
     params = {**params, "seed": seed}
     spk = speaker_id(engine, voice)
     utt = f"{spk}-{split}{index:06d}"
@@ -219,21 +231,24 @@ def estimate_duration(job: Job) -> float:
     if job.engine == "piper":
         a, b = _PIPER_EST
         return a + b * n_chars * job.params["length_scale"]
+    if job.engine in ("flite", "festival"):
+        a, b = _FLITE_EST if job.engine == "flite" else _FESTIVAL_EST
+        return a + b * n_chars * job.params["duration_stretch"]
     a, b = _ESPEAK_EST
     n_gaps = max(0, len(job.text.split()) - 1)
     return a + b * n_chars * 175.0 / job.params["rate"] + 0.01 * job.params["word_gap"] * n_gaps
 
 
-def plan_split(cfg: SynthConfig, split: str, pool: list[str], languages: list[str], variants: list[str],
-               use_piper: bool, wav_root: Path) -> list[Job]:
+def plan_split(cfg: SynthConfig, split: str, pool: list[str], languages: list[str], voices: SplitVoices,
+               wav_root: Path) -> list[Job]:
     if split != "train":
         n = cfg.dev_utts if split == "dev" else cfg.test_utts
-        return [plan_job(cfg, split, i, pool, languages, variants, use_piper, wav_root) for i in range(n)]
+        return [plan_job(cfg, split, i, pool, languages, voices, wav_root) for i in range(n)]
     target = cfg.train_hours * 3600.0
     jobs: list[Job] = []
     total = 0.0
     while total < target:
-        job = plan_job(cfg, split, len(jobs), pool, languages, variants, use_piper, wav_root)
+        job = plan_job(cfg, split, len(jobs), pool, languages, voices, wav_root)
         jobs.append(job)
         total += estimate_duration(job)
     return jobs
@@ -278,6 +293,8 @@ def synthesize_job(job: Job, trim_db: float = 40.0, trim_pad: float = 0.1) -> di
     import soundfile as sf
 
     path = Path(job.wav)
+    if os.environ.get(CRASH_TEST_ENV) == job.utt:  # fault injection for the crash-isolation test
+        os.kill(os.getpid(), signal.SIGSEGV)
     try:
         if path.is_file():
             info = sf.info(str(path))
@@ -304,36 +321,79 @@ def _worker_init() -> None:
         os.environ.setdefault(var, "1")
 
 
-def _run_job(args: tuple[Job, float, float]) -> dict[str, Any]:
-    return synthesize_job(*args)
+def _run_chunk(tasks: list[tuple[Job, float, float]]) -> list[dict[str, Any]]:
+    return [synthesize_job(*t) for t in tasks]
+
+
+def _crashed(job: Job) -> dict[str, Any]:
+    return {"utt": job.utt, "ok": False,
+            "error": f"EngineCrash: the {job.engine} worker process died (e.g. a segfault in the engine) "
+                     f"speaking voice {job.voice!r}"}
 
 
 def run_jobs(jobs: list[Job], nj: int, trim_db: float, trim_pad: float, desc: str = "synth",
              progress: bool = True) -> list[dict[str, Any]]:
-    """Synthesize jobs with ``nj`` processes; results come back in job order."""
+    """Synthesize jobs with ``nj`` processes; results come back in job order.
+
+    Engines are C libraries and programs that can crash a worker outright (libespeak-ng has been
+    seen to segfault once in ~40k utterances). With ``nj >= 2`` such a crash costs only the jobs
+    that were in flight: they are re-run one per fresh process, and a job that kills its process
+    again is reported failed (``EngineCrash``) instead of hanging or killing the whole build.
+    ``nj <= 1`` runs in this process (no isolation).
+    """
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
     from tqdm import tqdm
 
     tasks = [(j, trim_db, trim_pad) for j in jobs]
+    results: list[dict[str, Any] | None] = [None] * len(tasks)
     bar = tqdm(total=len(tasks), desc=desc, unit="utt", disable=not progress, dynamic_ncols=True)
-    results = []
     try:
         if nj <= 1 or len(tasks) <= 1:
-            for t in tasks:
-                results.append(_run_job(t))
+            for i, t in enumerate(tasks):
+                results[i] = synthesize_job(*t)
                 bar.update()
-        else:
-            import multiprocessing as mp
+            return results  # type: ignore[return-value]
+        import multiprocessing as mp
 
-            # spawn: workers must not inherit the parent's library state (eSpeak, torch threads).
-            ctx = mp.get_context("spawn")
-            chunk = max(1, min(16, len(tasks) // (nj * 8)))
-            with ctx.Pool(nj, initializer=_worker_init) as pool:
-                for r in pool.imap(_run_job, tasks, chunksize=chunk):
-                    results.append(r)
-                    bar.update()
+        # spawn: workers must not inherit the parent's library state (eSpeak, torch threads).
+        ctx = mp.get_context("spawn")
+        chunk = max(1, min(16, len(tasks) // (nj * 8)))
+        todo = [list(range(i, min(i + chunk, len(tasks)))) for i in range(0, len(tasks), chunk)]
+        suspects: list[int] = []
+        while todo:
+            with ProcessPoolExecutor(nj, mp_context=ctx, initializer=_worker_init) as ex:
+                in_flight: dict[Any, list[int]] = {}
+                broken = False
+                while (todo and not broken) or in_flight:
+                    while todo and not broken and len(in_flight) < 2 * nj:  # a bounded window: few suspects
+                        idx = todo.pop(0)
+                        in_flight[ex.submit(_run_chunk, [tasks[i] for i in idx])] = idx
+                    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        idx = in_flight.pop(fut)
+                        try:
+                            for i, r in zip(idx, fut.result(), strict=True):
+                                results[i] = r
+                                bar.update()
+                        except BrokenProcessPool:
+                            broken = True
+                            suspects.extend(idx)
+            if broken:
+                log.warning("%s: a worker process died; re-running the %d utterances it may have held one "
+                            "per process", desc, len(suspects))
+            for i in suspects:  # one fresh process per job: a crash now is this job's own
+                with ProcessPoolExecutor(1, mp_context=ctx, initializer=_worker_init) as ex:
+                    try:
+                        results[i] = ex.submit(_run_chunk, [tasks[i]]).result()[0]
+                    except BrokenProcessPool:
+                        results[i] = _crashed(tasks[i][0])
+                bar.update()
+            suspects = []
     finally:
         bar.close()
-    return results
+    return results  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------------------------
@@ -385,50 +445,68 @@ def build_synth_corpus(cfg: SynthConfig, progress: bool = True) -> dict[str, Any
 
     t0 = time.time()
     out = Path(cfg.out_dir).resolve()
-    prompts_path = cfg.prompts_path()
+    prompts_paths = cfg.prompts_paths()
+    unknown = sorted(set(cfg.engines) - set(ALL_ENGINES))
+    if unknown:
+        raise ValueError(f"unknown TTS engine(s) {unknown}; known: {', '.join(ALL_ENGINES)}")
     engines = available_engines(cfg.engines)
     missing = [e for e in cfg.engines if e not in engines]
     if "espeak" not in engines:
-        raise TTSError("the espeak engine is required (dev/test use held-out espeak voices) "
+        raise TTSError("the espeak engine is required (its accents and held-out variants make dev and test) "
                        "but is not available")
     log.info("TTS engines: using %s%s", ", ".join(engines),
-             f"; not available: {', '.join(missing)}" if missing else "")
+             f"; not available: {', '.join(missing)} (Debian engines: apt-get install flite festival "
+             f"festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts; Piper: pip install 'asr[piper]')"
+             if missing else "")
+    bad_heldout = sorted(set(cfg.heldout_engines) - set(engines))
+    if bad_heldout:
+        raise ValueError(f"held-out engine(s) {bad_heldout} are not among the engines used ({', '.join(engines)})")
+    if "espeak" in cfg.heldout_engines:
+        raise ValueError("espeak cannot be held out: dev and test are built on its held-out variants")
 
     resolved = _config_dict(cfg)
-    resolved["prompts"] = str(prompts_path)
-    resolved["prompts_sha1"] = _file_sha1(prompts_path)
+    resolved["prompts"] = ",".join(str(x) for x in prompts_paths)
+    resolved["prompts_sha1"] = ",".join(_file_sha1(x) for x in prompts_paths)
     resolved["engines_used"] = engines
     out.mkdir(parents=True, exist_ok=True)
     _check_resume(out, resolved)
     (out / "synth_config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False), encoding="utf-8")
 
+    from asr.data.tts import get_engine
     from asr.data.tts.espeak import EspeakEngine
 
     languages = EspeakEngine.languages()
-    variants = split_variants(EspeakEngine.variants(), cfg)
-    pools = make_pools(load_prompts(prompts_path), cfg)
-    use_piper = "piper" in engines
+    offered = {e: (EspeakEngine.variants() if e == "espeak" else get_engine(e).voices()) for e in engines}
+    inventory_path = cfg.voices or "asr/data/voices.yaml"
+    plan = plan_voices(load_inventory(cfg.voices), offered, cfg.heldout_engines, inventory_path)
+    pools = make_pools(load_prompt_sources(prompts_paths), cfg)
+    for held in cfg.heldout_engines:  # the same sentences as test, other voices
+        pools[f"test_{held}"] = pools["test"]
     log.info("sentences: %s", ", ".join(f"{s} {len(pools[s])}" for s in SPLITS))
+    for split, sv in plan.items():
+        log.info("%s voices: %s", split, "; ".join(f"{e} ({sv.shares[e]:.0%}): {len(v)}" for e, v in sv.voices.items()))
 
     card: dict[str, Any] = {
         "created_by": "asr.data.synth",
         "seed": cfg.seed,
         "sample_rate": OUTPUT_SAMPLE_RATE,
-        "prompts": str(prompts_path),
+        "prompts": resolved["prompts"],
         "prompts_sha1": resolved["prompts_sha1"],
         "engines_requested": list(cfg.engines),
         "engines_used": engines,
+        "heldout_engines": list(cfg.heldout_engines),
         "espeak_languages": languages,
-        "espeak_variants": variants,
-        "piper_split": "train only (a single voice cannot be held out)" if use_piper else "not used",
+        "voices": {split: sv.voices for split, sv in plan.items()},
+        "engine_shares": {split: {e: round(x, 4) for e, x in sv.shares.items()} for split, sv in plan.items()},
         "params": {k: resolved[k] for k in ("espeak_rate", "espeak_pitch", "espeak_pitch_range",
                                             "espeak_word_gap", "piper_length_scale", "piper_noise_scale",
-                                            "piper_noise_w", "piper_fraction", "trim_db", "trim_pad")},
+                                            "piper_noise_w", "flite_duration_stretch", "festival_duration_stretch",
+                                            "trim_db", "trim_pad")},
         "splits": {},
         "failures": [],
     }
-    for split in SPLITS:
-        jobs = plan_split(cfg, split, pools[split], languages, variants[split], use_piper, out / "wav")
+    for split in plan:
+        jobs = plan_split(cfg, split, pools[split], languages, plan[split], out / "wav")
         removed = _remove_stale(out / "wav" / split, {j.utt for j in jobs})
         if removed:
             log.info("%s: removed %d stale files from an earlier run", split, removed)
@@ -472,7 +550,7 @@ def build_synth_corpus(cfg: SynthConfig, progress: bool = True) -> dict[str, Any
         }
         card["failures"].extend(failures[:200])
         log.info("%s: %d utterances, %.3f h, %d failed", split, len(dd), sum(durs) / 3600.0, len(failures))
-    card["failures_total"] = sum(card["splits"][s]["failed"] for s in SPLITS)
+    card["failures_total"] = sum(v["failed"] for v in card["splits"].values())
     card["elapsed_seconds"] = round(time.time() - t0, 1)
     tmp = out / "corpus_card.json.tmp"
     tmp.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
@@ -507,17 +585,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     d = SynthConfig()
     fmt = lambda v: ",".join(str(x) for x in v)  # noqa: E731
     p.add_argument("--out-dir", default=d.out_dir, help="corpus directory (wav/, train/, dev/, test/)")
-    p.add_argument("--prompts", default=str(default_prompts_path()), help="prompt sentences, one per line")
-    p.add_argument("--train-hours", type=float, default=d.train_hours,
-                   help="hours of training audio (estimated)")
+    p.add_argument("--prompts", default=None,
+                   help="prompt files (one sentence per line), comma separated; deduplicated across files "
+                        "(default: the shipped WordNet examples, plus the fortune sentences for --size full)")
+    p.add_argument("--train-hours", type=float, default=None,
+                   help=f"hours of training audio (estimated; default: --size's, else {d.train_hours})")
+    p.add_argument("--size", choices=sorted(SIZES), default=None,
+                   help="preset train size: " + ", ".join(f"{k} = {v:g} h" for k, v in SIZES.items()))
     p.add_argument("--dev-utts", type=int, default=d.dev_utts, help="dev utterances")
     p.add_argument("--test-utts", type=int, default=d.test_utts, help="test utterances")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed")
     p.add_argument("--nj", type=int, default=d.nj, help="parallel worker processes")
     p.add_argument("--engines", type=_names, default=fmt(d.engines),
-                   help="TTS engines, comma separated; unavailable ones are skipped")
-    p.add_argument("--piper-fraction", type=float, default=d.piper_fraction,
-                   help="share of train utterances spoken by Piper (when installed)")
+                   help="TTS engines, comma separated; those not installed are skipped (and named in the log)")
+    p.add_argument("--voices", default=None,
+                   help="voice inventory: held-out dev/test voices and engine shares (default: asr/data/voices.yaml)")
+    p.add_argument("--heldout-engines", type=_names, default="",
+                   help="engines left out of train/dev/test, each tested on its own test_<engine> set")
     p.add_argument("--min-words", type=int, default=d.min_words, help="shortest sentence, in words")
     p.add_argument("--max-words", type=int, default=d.max_words, help="longest sentence, in words")
     p.add_argument("--espeak-rate", type=_pair(int), default=fmt(d.espeak_rate), metavar="LO,HI",
@@ -536,16 +620,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="Piper generator noise range")
     p.add_argument("--piper-noise-w", type=_pair(float), default=fmt(d.piper_noise_w), metavar="LO,HI",
                    help="Piper duration noise range")
-    p.add_argument("--test-variants", type=_names, default=fmt(d.test_variants),
-                   help="eSpeak variants reserved for test")
-    p.add_argument("--dev-variants", type=_names, default=fmt(d.dev_variants),
-                   help="eSpeak variants reserved for dev")
+    p.add_argument("--flite-duration-stretch", type=_pair(float), default=fmt(d.flite_duration_stretch),
+                   metavar="LO,HI", help="Flite duration stretch range (>1 is slower)")
+    p.add_argument("--festival-duration-stretch", type=_pair(float), default=fmt(d.festival_duration_stretch),
+                   metavar="LO,HI", help="Festival duration stretch range (>1 is slower)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
 def config_from_args(args: argparse.Namespace) -> SynthConfig:
     names = {f.name for f in fields(SynthConfig)}
-    return SynthConfig(**{k: v for k, v in vars(args).items() if k in names})
+    kw = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    if getattr(args, "train_hours", None) is None and getattr(args, "size", None):
+        kw["train_hours"] = SIZES[args.size]
+    if getattr(args, "size", None) == "full" and not getattr(args, "prompts", None):
+        # ~110k utterances: with ~56k distinct sentences each is spoken about twice (by other voices).
+        kw["prompts"] = f"{default_prompts_path()},{fortune_prompts_path()}"
+    return SynthConfig(**kw)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -556,8 +646,7 @@ def run(args: argparse.Namespace) -> int:
         log.error("%s", e)
         print(f"error: {e}", file=sys.stderr)
         return 1
-    for split in SPLITS:
-        s = card["splits"][split]
+    for split, s in card["splits"].items():
         print(f"{split:5s} {s['utterances']:6d} utts {s['hours']:7.3f} h  {s['speakers']:4d} speakers  "
               f"{s['failed']} failed", file=sys.stderr)
     print(f"corpus in {Path(cfg.out_dir).resolve()} ({card['elapsed_seconds']:.0f} s)", file=sys.stderr)

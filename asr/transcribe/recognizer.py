@@ -41,11 +41,16 @@ def choose_backend(model_dir: Path, backend: str) -> str:
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if not model_dir.is_dir():
+        raise FileNotFoundError(f"{model_dir}: no such model directory")
     has_weights = (model_dir / WEIGHTS).is_file()
     if backend == "torch" or (backend == "auto" and has_weights):
         return "torch"
-    if not (model_dir / ONNX_MODEL).is_file():
+    if not (model_dir / ONNX_MODEL).is_file() and has_weights:
         raise FileNotFoundError(f"{model_dir}: no {ONNX_MODEL} (make one with `asr export {model_dir} --onnx`)")
+    if not (model_dir / ONNX_MODEL).is_file():
+        raise FileNotFoundError(f"{model_dir}: not a model directory (neither {WEIGHTS} nor {ONNX_MODEL}; "
+                                f"`asr export CHECKPOINT {model_dir}` makes one)")
     if not onnx_is_current(model_dir):
         log.warning("%s: %s was exported from other weights than the %s now there (retrained since?); "
                     "re-run `asr export %s --onnx`", model_dir, ONNX_MODEL, WEIGHTS, model_dir)

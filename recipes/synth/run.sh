@@ -14,7 +14,8 @@ stage=0
 stop_stage=9
 nj=2
 seed=0
-train_hours=10       # hours of synthetic training speech
+engines=espeak,piper,flite,festival  # TTS engines: those installed are used (the log says which)
+train_hours=30       # hours of synthetic training speech
 dev_utts=200
 test_utts=300
 train_config=recipes/synth/conf/train.yaml
@@ -32,6 +33,7 @@ while [ $# -gt 0 ]; do
     --stop-stage) stop_stage=$2; shift 2 ;;
     --nj) nj=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
+    --engines) engines=$2; shift 2 ;;
     --train-hours) train_hours=$2; shift 2 ;;
     --dev-utts) dev_utts=$2; shift 2 ;;
     --test-utts) test_utts=$2; shift 2 ;;
@@ -53,7 +55,7 @@ mkdir -p "$exp"
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   log "Stage 0: synthesize the corpus ($train_hours h train, $dev_utts dev, $test_utts test utterances)"
   timed asr synth-corpus --out-dir "$data" --train-hours "$train_hours" --dev-utts "$dev_utts" \
-    --test-utts "$test_utts" --nj "$nj" --seed "$seed"
+    --test-utts "$test_utts" --nj "$nj" --seed "$seed" --engines "$engines"
 fi
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
@@ -116,10 +118,15 @@ if [ "$stage" -le 8 ] && [ "$stop_stage" -ge 8 ]; then
 fi
 
 if [ "$stage" -le 9 ] && [ "$stop_stage" -ge 9 ]; then
-  log "Stage 9: transcribe a sentence that is in no split, spoken by a test voice"
+  log "Stage 9: transcribe a sentence that is in no split, spoken by each held-out test voice (US accent)"
   sentence="the quick brown fox jumps over the lazy dog near the river bank"
-  asr speak --split test --out "$exp/new_sentence.wav" "$sentence"
-  log "said:        $sentence"
-  log "transcribed: $(asr transcribe "$exp/bilstm_ctc/model" "$exp/new_sentence.wav")"
+  mkdir -p "$exp/new_sentence"
+  wavs=()
+  for variant in $(python3 -c "from asr.data.synth import DEFAULT_TEST_VARIANTS as v; print(' '.join(v))"); do
+    asr speak --voice "en-us+$variant" --out "$exp/new_sentence/$variant.wav" "$sentence"
+    wavs+=("$exp/new_sentence/$variant.wav")
+  done
+  log "said: $sentence"
+  asr transcribe "$exp/bilstm_ctc/model" "${wavs[@]}" 2>/dev/null | tee "$exp/new_sentence/transcripts.tsv"
 fi
 log "Done."

@@ -8,6 +8,7 @@ from asr.data import synth
 from asr.data.datadir import read_datadir, validate_datadir
 from asr.data.synth import SPLITS, SynthConfig, build_synth_corpus, main
 from asr.data.tts.espeak import EspeakEngine
+from asr.data.voices import load_inventory, plan_voices
 
 pytestmark = pytest.mark.skipif(not EspeakEngine.available(), reason="espeakng-loader not installed")
 
@@ -58,7 +59,7 @@ def test_card_and_config_are_written(corpus):
     out, card = corpus
     on_disk = json.loads((out / "corpus_card.json").read_text())
     assert on_disk["splits"]["test"]["utterances"] == card["splits"]["test"]["utterances"]
-    assert set(on_disk["espeak_variants"]["test"]) == set(synth.DEFAULT_TEST_VARIANTS)
+    assert set(on_disk["voices"]["test"]["espeak"]) == set(synth.DEFAULT_TEST_VARIANTS)
     cfg = yaml.safe_load((out / "synth_config.yaml").read_text())
     assert cfg["seed"] == 7 and cfg["engines_used"] == ["espeak"]
 
@@ -108,6 +109,18 @@ class FlakyEngine:
         return self.inner.synthesize(text, voice, **params)
 
 
+def test_engine_crash_in_a_worker_is_isolated_and_counted(tmp_path, monkeypatch):
+    cfg = tiny_config(tmp_path / "crash", nj=2)
+    plan = plan_for(["espeak"])
+    jobs = [synth.plan_job(cfg, "dev", i, ["one two three", "four five six seven"], EspeakEngine.languages(),
+                           plan["dev"], tmp_path / "wav") for i in range(12)]
+    monkeypatch.setenv(synth.CRASH_TEST_ENV, jobs[5].utt)
+    results = synth.run_jobs(jobs, nj=2, trim_db=40.0, trim_pad=0.1, progress=False)
+    assert [r["utt"] for r in results] == [j.utt for j in jobs]
+    assert not results[5]["ok"] and results[5]["error"].startswith("EngineCrash: the espeak worker process died")
+    assert all(r["ok"] for i, r in enumerate(results) if i != 5)
+
+
 def test_failed_utterances_are_skipped_and_counted(tmp_path, monkeypatch):
     monkeypatch.setitem(synth._ENGINES, "espeak", FlakyEngine())
     out = tmp_path / "flaky"
@@ -120,23 +133,53 @@ def test_failed_utterances_are_skipped_and_counted(tmp_path, monkeypatch):
         assert validate_datadir(out / split) == []
 
 
-def test_piper_is_planned_for_train_only(tmp_path):
-    cfg = tiny_config(tmp_path, piper_fraction=0.5)
+def plan_for(engines):
+    offered = {e: ({"espeak": EspeakEngine.variants(), "piper": ["piper-joe"], "flite": ["kal16", "awb", "rms", "slt"],
+                    "festival": ["cmu_us_slt_arctic_hts", "kal_diphone", "ked_diphone"]}[e]) for e in engines}
+    return plan_voices(load_inventory(), offered)
+
+
+def test_other_engines_keep_espeak_utterances_unchanged(tmp_path):
+    cfg = tiny_config(tmp_path)
     langs = EspeakEngine.languages()
-    variants = synth.split_variants(EspeakEngine.variants(), cfg)
     pool = ["one two three", "four five six"]
-    jobs = {s: [synth.plan_job(cfg, s, i, pool, langs, variants[s], True, tmp_path) for i in range(40)]
-            for s in SPLITS}
-    assert {j.engine for j in jobs["train"]} == {"espeak", "piper"}
-    assert {j.engine for j in jobs["dev"] + jobs["test"]} == {"espeak"}
+    full, espeak_only = plan_for(["espeak", "piper", "flite", "festival"]), plan_for(["espeak"])
+    jobs = {s: [synth.plan_job(cfg, s, i, pool, langs, full[s], tmp_path) for i in range(200)] for s in SPLITS}
+    assert {j.engine for j in jobs["train"]} == {"espeak", "piper", "flite", "festival"}
+    assert {j.engine for j in jobs["dev"]} == {"espeak"}  # the inventory has no dev voices for the others
+    assert {j.engine for j in jobs["test"]} == {"espeak", "flite", "festival"}  # piper's one voice is train only
+    assert {j.voice for j in jobs["test"] if j.engine != "espeak"} == {"rms", "ked_diphone"}
+    assert not {j.voice for j in jobs["train"]} & {"rms", "ked_diphone"}
     piper_job = next(j for j in jobs["train"] if j.engine == "piper")
     assert piper_job.utt.startswith("piper_joe-train") and piper_job.spk == "piper_joe"
-    # eSpeak utterances do not change when Piper is unavailable.
-    no_piper = [synth.plan_job(cfg, "train", i, pool, langs, variants["train"], False, tmp_path)
-                for i in range(40)]
-    same = [(a, b) for a, b in zip(jobs["train"], no_piper, strict=True) if a.engine == "espeak"]
+    flite_job = next(j for j in jobs["train"] if j.engine == "flite")
+    assert flite_job.spk == f"flite_{flite_job.voice}" and 0.85 <= flite_job.params["duration_stretch"] <= 1.2
+    # An eSpeak utterance does not depend on which other engines are installed.
+    alone = [synth.plan_job(cfg, "train", i, pool, langs, espeak_only["train"], tmp_path) for i in range(200)]
+    same = [(a, b) for a, b in zip(jobs["train"], alone, strict=True) if a.engine == "espeak"]
     assert same and all(a == b for a, b in same)
-    assert all(b.engine == "espeak" for b in no_piper)
+    assert all(b.engine == "espeak" for b in alone)
+
+
+def test_heldout_engine_gets_its_own_test_set():
+    offered = {"espeak": EspeakEngine.variants(), "flite": ["kal16", "awb", "rms", "slt"]}
+    plan = plan_voices(load_inventory(), offered, heldout_engines=["flite"])
+    assert set(plan) == {"train", "dev", "test", "test_flite"}
+    assert plan["test_flite"].voices == {"flite": ["kal16", "awb", "rms", "slt"]}
+    assert all("flite" not in plan[s].voices for s in SPLITS)
+
+
+def test_inventory_errors_name_the_problem(tmp_path):
+    bad = tmp_path / "voices.yaml"
+    bad.write_text("espeak:\n  weight: 1\n  dev: [Mike]\n  test: [NoSuchVariant]\n")
+    with pytest.raises(ValueError, match=r"voices.yaml: espeak: held-out voices not offered.*NoSuchVariant"):
+        plan_voices(load_inventory(bad), {"espeak": EspeakEngine.variants()}, path=bad)
+    bad.write_text("espeak:\n  dev: [Mike]\n  test: [Mike]\n")
+    with pytest.raises(ValueError, match="both in dev and test"):
+        load_inventory(bad)
+    bad.write_text("espeak:\n  weight: 1\n  test: [m1]\n")
+    with pytest.raises(ValueError, match="no installed engine has dev voices"):
+        plan_voices(load_inventory(bad), {"espeak": EspeakEngine.variants()})
 
 
 def test_speaker_ids():
@@ -158,3 +201,23 @@ def test_command_line(tmp_path, capsys):
     assert main(["--out-dir", str(out), "--seed", "1", "--engines", "espeak", "--no-progress",
                  "--train-hours", "0.003", "--dev-utts", "2", "--test-utts", "2"]) == 1
     assert "different configuration" in capsys.readouterr().err
+
+
+def test_multi_engine_corpus_with_a_heldout_engine(tmp_path):
+    from asr.data.tts import available_engines
+
+    if not {"flite", "festival"} <= set(available_engines()):
+        pytest.skip("needs the Debian engines flite and festival")
+    out = tmp_path / "multi"
+    card = build_synth_corpus(tiny_config(out, train_hours=0.03, engines=["espeak", "flite", "festival"],
+                                          heldout_engines=["flite"], test_utts=8), progress=False)
+    assert set(card["splits"]) == {"train", "dev", "test", "test_flite"}
+    for split in card["splits"]:
+        assert validate_datadir(out / split) == []
+    spk = {s: set(read_datadir(out / s).utt2spk.values()) for s in card["splits"]}
+    assert all(x.startswith("flite_") for x in spk["test_flite"])
+    assert not any(x.startswith("flite_") for s in SPLITS for x in spk[s])
+    assert any(x.startswith("festival_") for x in spk["train"])
+    assert read_datadir(out / "test_flite").text.keys() != read_datadir(out / "test").text.keys()
+    assert set(read_datadir(out / "test_flite").text.values()) == set(read_datadir(out / "test").text.values())
+    assert card["engines_used"] == ["espeak", "flite", "festival"]

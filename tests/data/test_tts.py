@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from asr.data.tts import TTSError, available_engines, engine_class, get_engine
+from asr.data.tts import OUTPUT_SAMPLE_RATE, TTSError, available_engines, engine_class, get_engine
 from asr.data.tts.espeak import EspeakEngine
 
 SENTENCE = "the quick brown fox jumps over the lazy dog"
@@ -69,7 +69,7 @@ def test_empty_text_and_unknown_params_are_rejected(espeak):
 def test_engine_registry():
     assert "espeak" in available_engines()
     with pytest.raises(ValueError, match="unknown TTS engine"):
-        engine_class("festival")
+        engine_class("sapi")
     piper = engine_class("piper")
     assert piper.available() == ("piper" in available_engines())
 
@@ -86,3 +86,22 @@ def test_piper_speaks_reproducibly():
     assert len(slow) > len(a)
     with pytest.raises(TTSError, match="joe"):
         piper.synthesize(SENTENCE, "joe")
+
+
+@pytest.mark.parametrize("name", ["flite", "festival"])
+def test_debian_engines_speak_every_voice_and_name_bad_input(name):
+    cls = engine_class(name)
+    if not cls.available():
+        pytest.skip(f"{name} not installed (apt-get install flite festival festvox-kallpc16k ...)")
+    engine = cls()
+    assert engine.voices()
+    for voice in engine.voices():
+        wav, sr = engine.synthesize("the cat sat on the mat", voice, duration_stretch=1.0)
+        assert sr == OUTPUT_SAMPLE_RATE and wav.dtype == np.float32 and 0.8 < len(wav) / sr < 4.0
+    slow, _ = engine.synthesize("the cat sat on the mat", engine.voices()[0], duration_stretch=1.5)
+    fast, _ = engine.synthesize("the cat sat on the mat", engine.voices()[0], duration_stretch=0.8)
+    assert len(slow) > 1.3 * len(fast)
+    with pytest.raises(TTSError, match=f"{name}: unknown voice 'nobody'"):
+        engine.synthesize("hello", "nobody")
+    with pytest.raises(TTSError, match="empty text"):
+        engine.synthesize("  ", engine.voices()[0])

@@ -1,14 +1,15 @@
 """Text-to-speech engines used to build the synthetic corpus.
 
-``get_engine("espeak")`` / ``get_engine("piper")`` return an engine instance; engines import
-their heavy dependencies lazily, so importing this package is cheap.
+``get_engine(name)`` returns an engine instance for ``espeak`` (espeakng-loader, pip), ``piper``
+(pip extra), ``flite`` or ``festival`` (Debian programs); engines import their heavy dependencies
+lazily, so importing this package is cheap.
 """
 
 from __future__ import annotations
 
 from asr.data.tts.base import OUTPUT_SAMPLE_RATE, TTSEngine, TTSError
 
-ENGINE_NAMES = ("espeak", "piper")
+ENGINE_NAMES = ("espeak", "piper", "flite", "festival")
 
 __all__ = ["ENGINE_NAMES", "OUTPUT_SAMPLE_RATE", "TTSEngine", "TTSError", "available_engines", "engine_class",
            "get_engine"]
@@ -23,6 +24,14 @@ def engine_class(name: str) -> type[TTSEngine]:
         from asr.data.tts.piper import PiperEngine
 
         return PiperEngine
+    if name == "flite":
+        from asr.data.tts.flite import FliteEngine
+
+        return FliteEngine
+    if name == "festival":
+        from asr.data.tts.festival import FestivalEngine
+
+        return FestivalEngine
     raise ValueError(f"unknown TTS engine {name!r}; known: {', '.join(ENGINE_NAMES)}")
 
 

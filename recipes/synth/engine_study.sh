@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Does a multi-engine, augmented synthetic corpus generalize better than a clean eSpeak-only one?
+# (issue #3). Models trained with the same recipe (conf/train.yaml) and the same compute budget
+# (hours of training audio x epochs):
+#   A            clean corpus, eSpeak only
+#   B_<engine>   every installed engine except <engine>, which is held out entirely, + augmentation
+# each scored (greedy) on
+#   espeak       the held-out eSpeak variants (corpus A's test set: voices no model heard)
+#   <engine>     every voice of a held-out engine (B_<engine>'s test_<engine>: an engine that neither A
+#                nor B_<engine> heard: the proxy for generalization to new kinds of voice)
+#   <engine>-v   held-out voices of an engine B_<other> trained on (its other voices) but A never heard
+#
+#   bash recipes/synth/engine_study.sh                        # flite and festival held out in turn, 6 h each
+#   bash recipes/synth/engine_study.sh --hours 3 --heldout flite
+# Needs the Debian engines: apt-get install flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
+set -euo pipefail
+
+stage=0
+stop_stage=4
+nj=2
+seed=0
+hours=6                 # hours of training audio per model (before augmentation)
+heldout="flite festival"
+train_config=recipes/synth/conf/train.yaml
+train_args=""
+augment_config=recipes/synth/conf/augment.yaml
+data=data/study
+exp=exp/study
+
+cd "$(dirname "$0")/../.."
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --stage) stage=$2; shift 2 ;;
+    --stop-stage) stop_stage=$2; shift 2 ;;
+    --nj) nj=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
+    --hours) hours=$2; shift 2 ;;
+    --heldout) heldout=$2; shift 2 ;;
+    --train-config) train_config=$2; shift 2 ;;
+    --train-args) train_args=$2; shift 2 ;;
+    --augment-config) augment_config=$2; shift 2 ;;
+    --data) data=$2; shift 2 ;;
+    --exp) exp=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+log() { echo -e "$(date '+%F %T') (engine_study.sh:${BASH_LINENO[0]}) $*"; }
+timed() { local t0=$SECONDS; "$@"; log "took $((SECONDS - t0)) s"; }
+mkdir -p "$exp"
+models="A"
+for e in $heldout; do models="$models B_$e"; done
+
+if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
+  log "Stage 0: corpora ($hours h of training audio each): A = eSpeak only; B_<e> = all engines but <e>"
+  timed asr synth-corpus --out-dir "$data/A" --engines espeak --train-hours "$hours" --nj "$nj" --seed "$seed"
+  for e in $heldout; do
+    timed asr synth-corpus --out-dir "$data/B_$e" --engines espeak,piper,flite,festival --heldout-engines "$e" \
+      --train-hours "$hours" --nj "$nj" --seed "$seed"
+  done
+fi
+
+if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
+  log "Stage 1: augment the B training sets ($augment_config); A stays clean"
+  for e in $heldout; do
+    timed asr augment "$data/B_$e/train" "$data/B_$e/train_aug" --config "$augment_config" --nj "$nj" --seed "$seed"
+  done
+fi
+
+train_dir() { if [ "$1" = A ]; then echo "$data/A/train"; else echo "$data/$1/train_aug"; fi; }
+
+if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
+  log "Stage 2: features"
+  for m in $models; do
+    timed asr features "$(train_dir "$m")" "$data/$m/feats/train" --nj "$nj" --cmvn
+    timed asr features "$data/$m/dev" "$data/$m/feats/dev" --nj "$nj"
+  done
+fi
+
+if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
+  log "Stage 3: train every model with $train_config (same hours, same epochs)"
+  for m in $models; do
+    # shellcheck disable=SC2086
+    timed asr train --config "$train_config" exp_dir="$exp/$m" train_data="$(train_dir "$m")" \
+      train_feats="$data/$m/feats/train" dev_data="$data/$m/dev" dev_feats="$data/$m/feats/dev" seed="$seed" $train_args
+  done
+fi
+
+if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+  log "Stage 4: evaluation sets, greedy decoding and scoring of every model on every set"
+  sets="espeak=$data/A/test"
+  for e in $heldout; do
+    sets="$sets $e=$data/B_$e/test_$e"
+    # B_<e>'s test set also holds held-out voices of the other engines it trained on.
+    for o in flite festival piper; do
+      [ "$o" = "$e" ] && continue
+      if grep -q "^${o}_" "$data/B_$e/test/utt2spk" 2>/dev/null; then
+        asr subset-data "$data/B_$e/test" "$data/eval/$o-v" --speaker-prefix "${o}_" >/dev/null
+        case " $sets " in *" $o-v="*) ;; *) sets="$sets $o-v=$data/eval/$o-v" ;; esac
+      fi
+    done
+  done
+  table=$exp/results.md
+  { echo "| model | $(for s in $sets; do printf '%s | ' "${s%%=*}"; done)"
+    echo "|---|$(for _ in $sets; do printf -- '---|'; done)"; } > "$table.tmp"
+  for m in $models; do
+    row="| $m |"
+    for s in $sets; do
+      name=${s%%=*}; dir=${s#*=}
+      out=$exp/$m/decode_$name
+      asr decode "$exp/$m/model" "$dir" "$out" --greedy >/dev/null
+      asr score "$dir/text" "$out/hyp.txt" --out-dir "$out" --data-dir "$dir" --title "$m on $name" > "$out/result.txt"
+      row="$row $(python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['report']; \
+print(f\"{100*r['wer']:.1f} / {100*r['cer']:.1f}\")" "$out/summary.json") |"
+    done
+    echo "$row" >> "$table.tmp"
+  done
+  { echo "WER / CER (%), greedy; $hours h of training audio per model, $train_config $train_args"; echo
+    cat "$table.tmp"; } > "$table" && rm "$table.tmp"
+  cat "$table"
+fi
