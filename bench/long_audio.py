@@ -1,7 +1,7 @@
 """Long-audio benchmark of ``asr transcribe``: accuracy against per-utterance decoding, word times,
 memory and speed on a recording built from a data directory.
 
-    python bench/long_audio.py --model-dir exp/A_256x3s3_6h_e2/bilstm_ctc/model --data data/synth6/test
+    python bench/long_audio.py --model-dir exp/synth/bilstm_ctc/model --data data/synth/test
 
 1. Recordings: the data directory's utterances in random order, each followed by a random pause
    (uniform ``--pause`` seconds, digital silence), until ``--minutes`` (and ``--long-minutes``,
@@ -132,8 +132,8 @@ def word_time_agreement(ref_words: list, hyp_words: list, tol: float) -> dict:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--model-dir", default="exp/A_256x3s3_6h_e2/bilstm_ctc/model")
-    p.add_argument("--data", default="data/synth6/test")
+    p.add_argument("--model-dir", default="exp/synth/bilstm_ctc/model")
+    p.add_argument("--data", default="data/synth/test")
     p.add_argument("--out-dir", default="bench/out/long_audio")
     p.add_argument("--minutes", type=float, default=10.0)
     p.add_argument("--long-minutes", type=float, default=60.0, help="0: skip the memory comparison")

@@ -9,8 +9,11 @@ Three modes, chosen by what is given:
   unit; ``word_score`` is then the bonus per word separator (flashlight's ``sil_score``).
 
 The model's ``<space>`` unit is the decoder's ``|`` (asr.decode.lexicon.decoder_tokens), so an LM
-directory from ``asr lm`` works unchanged. Loading the LM is the slow part: :meth:`with_weights`
-reuses it, which is what α/β tuning does.
+directory from ``asr lm`` works unchanged. BPE models (no ``<space>`` unit: word starts are marked
+inside the pieces, ``▁the``) get the separator as an extra token the model never emits (a log-prob
+column of :data:`NEVER`), and the lexicon's words are re-spelled as the model's pieces (sentencepiece),
+so the same word LM and lexicon serve both; a character LM needs a character model.
+Loading the LM is the slow part: :meth:`with_weights` reuses it, which is what α/β tuning does.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from asr.text.units import SPACE
 log = logging.getLogger(__name__)
 
 LM_DIR_ARPA, LM_DIR_LEXICON = "lm.arpa", "lexicon.txt"
+NEVER = -1e5  # log-prob of the separator token that BPE models lack: never on a path
 
 
 def lexicon_path_for(arpa: str | os.PathLike) -> Path:
@@ -92,23 +96,30 @@ class BeamSearchDecoder:
     """``decode(log_probs (B, T, V), lengths (B,)) -> list[str]``; log-probs move to the CPU as float32."""
 
     def __init__(self, tokenizer, cfg: DecodeConfig, _loaded: dict | None = None):
-        if not hasattr(tokenizer, "symbols") or SPACE not in tokenizer.symbols:
-            raise ValueError("beam search needs a character model (with a <space> unit); this model's units "
-                             "have no word separator")
+        symbols = getattr(tokenizer, "symbols", None)
+        self.bpe = symbols is not None and SPACE not in symbols and hasattr(tokenizer, "sp")
+        if symbols is None or (SPACE not in symbols and not self.bpe):
+            raise ValueError("beam search needs character units (with a <space> unit) or sentencepiece BPE units")
         self.tokenizer, self.cfg = tokenizer, cfg
-        self.tokens = decoder_tokens(tokenizer.symbols)
+        # BPE: the separator is an extra token after the model's units (decode() adds its NEVER column).
+        self.tokens = decoder_tokens(symbols) + ([WORD_SEP] if self.bpe else [])
         self._loaded = _loaded if _loaded is not None else self._load()
         self._decoder = self._build()
 
     def _load(self) -> dict:
         """Read and check the LM and lexicon once: {"arpa", "lexicon", "lm" (KenLM or None), "words"}."""
         arpa, lex = resolve_lm(self.cfg.lm, self.cfg.lexicon)
-        if lex is not None:
+        bpe_spellings = None
+        if lex is not None and self.bpe:
+            # The lexicon spells words in characters (asr lm); spell them in this model's pieces instead.
+            words = sorted(_lexicon_words(lex))
+            bpe_spellings = {w: self.tokenizer.sp.encode(w, out_type=str) for w in words}
+        elif lex is not None:
             lexicon = read_lexicon(lex, self.tokens)  # LexiconError names the file:line of a bad spelling
             words = sorted(lexicon)
         else:
             words = list(self.tokens)  # lexicon-free: the LM's words are the units, index = unit id
-        loaded: dict = {"arpa": arpa, "lexicon": lex, "lm": None}
+        loaded: dict = {"arpa": arpa, "lexicon": lex, "lm": None, "bpe_spellings": bpe_spellings}
         if arpa is not None:
             unigrams = read_arpa_unigrams(arpa)
             if not unigrams:
@@ -120,6 +131,8 @@ class BeamSearchDecoder:
                                    f"decoding with it needs its lexicon (--lexicon, or {lexicon_path_for(arpa)})")
             if lex is not None and is_char_lm:
                 raise LexiconError(f"{arpa} is a character LM (it has {WORD_SEP!r}); use it without a lexicon")
+            if is_char_lm and self.bpe:
+                raise LexiconError(f"{arpa} is a character LM; this model has BPE units: use a word LM + lexicon")
             if is_char_lm:
                 strange = sorted(unigrams - set(self.tokens) - {BOS, EOS, UNK})
                 if strange:
@@ -137,6 +150,10 @@ class BeamSearchDecoder:
         with tempfile.TemporaryDirectory() as tmp:
             words_file = Path(tmp) / "words.txt"
             words_file.write_text("".join(w + "\n" for w in self._loaded["words"]), encoding="utf-8")
+            if self._loaded["bpe_spellings"] is not None:
+                lex = Path(tmp) / "lexicon_bpe.txt"
+                lex.write_text("".join(f"{w}\t{' '.join(p)}\n" for w, p in self._loaded["bpe_spellings"].items()),
+                               encoding="utf-8")
             return ctc_decoder(
                 lexicon=str(lex) if lex else None, tokens=self.tokens, lm=self._loaded["lm"],
                 lm_dict=str(words_file) if self._loaded["lm"] is not None else None,
@@ -157,7 +174,10 @@ class BeamSearchDecoder:
 
     def decode(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> list[list[int]]:
         """Unit ids of the best hypothesis per utterance (with a lexicon: the spelling of its words)."""
-        emissions = log_probs.detach().float().cpu().contiguous()
+        emissions = log_probs.detach().float().cpu()
+        if self.bpe:
+            emissions = torch.cat([emissions, emissions.new_full((*emissions.shape[:2], 1), NEVER)], dim=-1)
+        emissions = emissions.contiguous()
         results = self._decoder(emissions, lengths.cpu())
         out = []
         for hyps in results:
@@ -172,6 +192,8 @@ class BeamSearchDecoder:
 
     def _clean(self, ids: list[int]) -> list[int]:
         """Lexicon-free paths may start or end with the separator, or repeat it (blank between): drop those."""
+        if self.bpe:
+            return [i for i in ids if i != self.tokenizer.blank_id and i < len(self.tokenizer.symbols)]
         space = self.tokenizer.symbols.index(SPACE)
         out: list[int] = []
         for i in ids:
@@ -181,6 +203,17 @@ class BeamSearchDecoder:
         while out and out[-1] == space:
             out.pop()
         return out
+
+
+def _lexicon_words(path: str | os.PathLike) -> set[str]:
+    """The words (first fields) of a lexicon file."""
+    path = Path(path)
+    if not path.is_file():
+        raise LexiconError(f"{path}: no such lexicon file")
+    words = {line.split()[0] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()}
+    if not words:
+        raise LexiconError(f"{path}: empty lexicon")
+    return words
 
 
 def make_decoder(model_dir: str | os.PathLike, tokenizer, beam: int = 1, lm: str | None = None,

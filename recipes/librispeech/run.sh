@@ -140,10 +140,9 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
     fi
     log "Stage 5: ${lm_order}-gram word LM from $lm_train -> $lm_dir"
     timed asr lm "$lm_train" "$lm_dir" --order "$lm_order"
-    if [ "$units" = char ]; then
-      log "Stage 5: tune the LM weight and word score on $data/dev (stored in $exp_dir/model/decode.json)"
-      timed asr tune-lm "$exp_dir/model" "$data/dev" --lm "$lm_dir" --beam "$beam"
-    fi
+    # BPE or characters alike: the beam search re-spells the lexicon's words in the model's units.
+    log "Stage 5: tune the LM weight and word score on $data/dev (stored in $exp_dir/model/decode.json)"
+    timed asr tune-lm "$exp_dir/model" "$data/dev" --lm "$lm_dir" --beam "$beam"
   fi
 fi
 
@@ -152,15 +151,9 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
     log "Stage 6: greedy decoding of $t"
     timed asr decode "$exp_dir/model" "$data/$t" "$exp_dir/decode_${t}_greedy" --greedy
     if [ -f "$lm_dir/lm.arpa" ]; then
-      if [ "$units" != char ]; then
-        # asr/decode/beam.py's lexicon decoder spells words in units with a <space> separator; BPE
-        # pieces mark word starts instead, which it does not handle yet.
-        log "Stage 6: beam search with the word LM needs --units char in this version: skipped for $units"
-      else
-        log "Stage 6: beam search (beam $beam) with the ${lm_order}-gram LM on $t"
-        timed asr decode "$exp_dir/model" "$data/$t" "$exp_dir/decode_${t}_beam${beam}_lm${lm_order}" \
-          --beam "$beam" --lm "$lm_dir"
-      fi
+      log "Stage 6: beam search (beam $beam) with the ${lm_order}-gram LM (tuned alpha/beta) on $t"
+      timed asr decode "$exp_dir/model" "$data/$t" "$exp_dir/decode_${t}_beam${beam}_lm${lm_order}" \
+        --beam "$beam" --lm "$lm_dir"
     fi
   done
 fi

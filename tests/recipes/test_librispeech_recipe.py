@@ -26,6 +26,8 @@ def test_librispeech_recipe_all_stages(tmp_path):
         "test-clean": {("61", "70968"): SENTENCES[10:12]},
         "test-other": {("367", "130732"): SENTENCES[:2]},
     })
+    # The LM text in its place in the data root (librispeech-lm-norm.txt is upper case, one sentence a line).
+    (tmp_path / "corpus" / "librispeech-lm-norm.txt").write_text("".join(s.upper() + "\n" for s in SENTENCES))
     data, exp = tmp_path / "data", tmp_path / "exp"
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     proc = subprocess.run(
@@ -47,8 +49,10 @@ def test_librispeech_recipe_all_stages(tmp_path):
     assert isinstance(rec.transcribe(train_sp.audio_path("19-198-0000")), str)
     # Stages 6-7: decoded and scored test sets, and a filled RESULTS.md.
     for t in ("test-clean", "test-other"):
-        report = json.loads((exp / "bilstm_ctc_bpe40" / f"decode_{t}_greedy" / "wer.json").read_text())
-        assert report["num_utts"] == 2
+        for d in ("greedy", "beam50_lm4"):  # the word LM's beam search works with BPE units
+            report = json.loads((exp / "bilstm_ctc_bpe40" / f"decode_{t}_{d}" / "wer.json").read_text())
+            assert report["num_utts"] == 2
+    assert json.loads((model_dir / "decode.json").read_text())["beam"] == 50  # tuned on dev in stage 5
     results = (exp / "bilstm_ctc_bpe40" / "RESULTS.md").read_text()
     assert "{{" not in results and "| greedy |" in results and "train-clean-100: 0.0" in results
     assert "40 BPE" in results and "1 of 1 epochs" in results
