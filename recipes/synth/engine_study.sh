@@ -24,6 +24,8 @@ heldout="flite festival"
 train_config=recipes/synth/conf/train.yaml
 train_args=""
 augment_config=recipes/synth/conf/augment.yaml
+aug_tag=aug             # B's augmented training set is <corpus>/train_<aug_tag> (another config: another tag)
+models=""               # default: A and B_<e> for each held-out engine
 data=data/study
 exp=exp/study
 
@@ -39,6 +41,8 @@ while [ $# -gt 0 ]; do
     --train-config) train_config=$2; shift 2 ;;
     --train-args) train_args=$2; shift 2 ;;
     --augment-config) augment_config=$2; shift 2 ;;
+    --aug-tag) aug_tag=$2; shift 2 ;;
+    --models) models=$2; shift 2 ;;
     --data) data=$2; shift 2 ;;
     --exp) exp=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
@@ -48,8 +52,10 @@ done
 log() { echo -e "$(date '+%F %T') (engine_study.sh:${BASH_LINENO[0]}) $*"; }
 timed() { local t0=$SECONDS; "$@"; log "took $((SECONDS - t0)) s"; }
 mkdir -p "$exp"
-models="A"
-for e in $heldout; do models="$models B_$e"; done
+if [ -z "$models" ]; then
+  models="A"
+  for e in $heldout; do models="$models B_$e"; done
+fi
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   log "Stage 0: corpora ($hours h of training audio each): A = eSpeak only; B_<e> = all engines but <e>"
@@ -63,16 +69,17 @@ fi
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   log "Stage 1: augment the B training sets ($augment_config); A stays clean"
   for e in $heldout; do
-    timed asr augment "$data/B_$e/train" "$data/B_$e/train_aug" --config "$augment_config" --nj "$nj" --seed "$seed"
+    timed asr augment "$data/B_$e/train" "$data/B_$e/train_$aug_tag" --config "$augment_config" --nj "$nj" \
+      --seed "$seed"
   done
 fi
 
-train_dir() { if [ "$1" = A ]; then echo "$data/A/train"; else echo "$data/$1/train_aug"; fi; }
+train_dir() { if [ "$1" = A ]; then echo "$data/A/train"; else echo "$data/$1/train_$aug_tag"; fi; }
 
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   log "Stage 2: features"
   for m in $models; do
-    timed asr features "$(train_dir "$m")" "$data/$m/feats/train" --nj "$nj" --cmvn
+    timed asr features "$(train_dir "$m")" "$data/$m/feats/$(basename "$(train_dir "$m")")" --nj "$nj" --cmvn
     timed asr features "$data/$m/dev" "$data/$m/feats/dev" --nj "$nj"
   done
 fi
@@ -82,7 +89,7 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   for m in $models; do
     # shellcheck disable=SC2086
     timed asr train --config "$train_config" exp_dir="$exp/$m" train_data="$(train_dir "$m")" \
-      train_feats="$data/$m/feats/train" dev_data="$data/$m/dev" dev_feats="$data/$m/feats/dev" seed="$seed" $train_args
+      train_feats="$data/$m/feats/$(basename "$(train_dir "$m")")" dev_data="$data/$m/dev" dev_feats="$data/$m/feats/dev" seed="$seed" $train_args
   done
 fi
 
@@ -110,8 +117,8 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
       out=$exp/$m/decode_$name
       asr decode "$exp/$m/model" "$dir" "$out" --greedy >/dev/null
       asr score "$dir/text" "$out/hyp.txt" --out-dir "$out" --data-dir "$dir" --title "$m on $name" > "$out/result.txt"
-      row="$row $(python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['report']; \
-print(f\"{100*r['wer']:.1f} / {100*r['cer']:.1f}\")" "$out/summary.json") |"
+      row="$row $(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); \
+print(f\"{100*r['wer']['error_rate']:.1f} / {100*r['cer']['error_rate']:.1f}\")" "$out/summary.json") |"
     done
     echo "$row" >> "$table.tmp"
   done
