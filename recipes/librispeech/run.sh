@@ -32,31 +32,7 @@ data=data/librispeech
 exp=exp/librispeech
 
 cd "$(dirname "$0")/../.."   # run from the repository root
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --stage) stage=$2; shift 2 ;;
-    --stop-stage) stop_stage=$2; shift 2 ;;
-    --data-root) data_root=$2; shift 2 ;;
-    --lm-text) lm_text=$2; shift 2 ;;
-    --nj) nj=$2; shift 2 ;;
-    --units) units=$2; shift 2 ;;
-    --vocab-size) vocab_size=$2; shift 2 ;;
-    --speed-perturb) speed_perturb=$2; shift 2 ;;
-    --train-sets) train_sets=$2; shift 2 ;;
-    --dev-sets) dev_sets=$2; shift 2 ;;
-    --decode-sets) decode_sets=$2; shift 2 ;;
-    --train-config) train_config=$2; shift 2 ;;
-    --train-args) train_args=$2; shift 2 ;;
-    --train-cmd) train_cmd=$2; shift 2 ;;
-    --feature-shard) feature_shard=$2; shift 2 ;;
-    --lm-order) lm_order=$2; shift 2 ;;
-    --lm-sentences) lm_sentences=$2; shift 2 ;;
-    --beam) beam=$2; shift 2 ;;
-    --data) data=$2; shift 2 ;;
-    --exp) exp=$2; shift 2 ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-  esac
-done
+. recipes/parse_options.sh
 
 log() { echo -e "$(date '+%F %T') (run.sh:${BASH_LINENO[0]}) $*"; }
 timed() { local t0=$SECONDS; "$@"; log "stage took $((SECONDS - t0)) s"; }

@@ -30,24 +30,7 @@ data=data/study
 exp=exp/study
 
 cd "$(dirname "$0")/../.."
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --stage) stage=$2; shift 2 ;;
-    --stop-stage) stop_stage=$2; shift 2 ;;
-    --nj) nj=$2; shift 2 ;;
-    --seed) seed=$2; shift 2 ;;
-    --hours) hours=$2; shift 2 ;;
-    --heldout) heldout=$2; shift 2 ;;
-    --train-config) train_config=$2; shift 2 ;;
-    --train-args) train_args=$2; shift 2 ;;
-    --augment-config) augment_config=$2; shift 2 ;;
-    --aug-tag) aug_tag=$2; shift 2 ;;
-    --models) models=$2; shift 2 ;;
-    --data) data=$2; shift 2 ;;
-    --exp) exp=$2; shift 2 ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-  esac
-done
+. recipes/parse_options.sh
 
 log() { echo -e "$(date '+%F %T') (engine_study.sh:${BASH_LINENO[0]}) $*"; }
 timed() { local t0=$SECONDS; "$@"; log "took $((SECONDS - t0)) s"; }

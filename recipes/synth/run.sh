@@ -27,26 +27,7 @@ lm_order=3           # word n-gram LM (interpolated modified Kneser-Ney) from th
 beam=50
 
 cd "$(dirname "$0")/../.."   # run from the repository root
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --stage) stage=$2; shift 2 ;;
-    --stop-stage) stop_stage=$2; shift 2 ;;
-    --nj) nj=$2; shift 2 ;;
-    --seed) seed=$2; shift 2 ;;
-    --engines) engines=$2; shift 2 ;;
-    --train-hours) train_hours=$2; shift 2 ;;
-    --dev-utts) dev_utts=$2; shift 2 ;;
-    --test-utts) test_utts=$2; shift 2 ;;
-    --train-config) train_config=$2; shift 2 ;;
-    --train-args) train_args=$2; shift 2 ;;
-    --ngpu) ngpu=$2; shift 2 ;;
-    --data) data=$2; shift 2 ;;
-    --exp) exp=$2; shift 2 ;;
-    --lm-order) lm_order=$2; shift 2 ;;
-    --beam) beam=$2; shift 2 ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-  esac
-done
+. recipes/parse_options.sh
 
 log() { echo -e "$(date '+%F %T') (run.sh:${BASH_LINENO[0]}) $*"; }
 timed() { local t0=$SECONDS; "$@"; log "stage took $((SECONDS - t0)) s"; }
