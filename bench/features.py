@@ -28,19 +28,11 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from asr.data.audio import load_audio  # noqa: E402
-from asr.data.datadir import read_datadir, write_datadir  # noqa: E402
+from asr.data.datadir import read_datadir  # noqa: E402
+from asr.data.subset import subset_datadir  # noqa: E402
 from asr.features.config import FeatureConfig  # noqa: E402
 from asr.features.extract import extract_features  # noqa: E402
 from asr.features.logmel import make_feature_extractor  # noqa: E402
-
-
-def subset_datadir(src: str, n: int, out: Path) -> Path:
-    """The first ``n`` utterances of ``src`` as a data dir at ``out`` (absolute audio paths)."""
-    dd = read_datadir(src)
-    sub = dd.subset(dd.utt_ids[:n])
-    sub.wav = {u: str(dd.audio_path(u).resolve()) for u in sub.wav}
-    write_datadir(sub, out)
-    return out
 
 
 def naive_librosa(data: Path, out: Path, cfg: FeatureConfig) -> float:
@@ -95,12 +87,14 @@ def main() -> None:
     cfg = FeatureConfig()
     tmp = Path(tempfile.mkdtemp(prefix="bench_features_"))
     try:
-        data = subset_datadir(args.data, args.utts, tmp / "data")
+        data = tmp / "data"
+        subset_datadir(args.data, data, first=args.utts)
         dd = read_datadir(data)
         waves = [load_audio(dd.audio_path(u)) for u in dd.utt_ids]
         audio_s = sum(len(w) for w in waves) / cfg.sample_rate
         print(f"corpus: {len(waves)} utterances, {audio_s:.0f} s of audio ({args.data}); torch threads 1")
-        naive_librosa(subset_datadir(args.data, 2, tmp / "warm"), tmp / "warm_npy", cfg)  # numba compile, imports
+        subset_datadir(args.data, tmp / "warm", first=2)
+        naive_librosa(tmp / "warm", tmp / "warm_npy", cfg)  # numba compile, imports
         ours(tmp / "warm", tmp / "warm_feats", 1)
         t_ours, t_naive, t_ours2 = [], [], []
         for _ in range(args.reps):  # alternate, so a busy spell of the shared machine hits both

@@ -23,7 +23,8 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from asr.data.datadir import read_datadir, write_datadir
+from asr.data.datadir import read_datadir
+from asr.data.subset import subset_datadir
 from asr.features.extract import extract_features
 from asr.features.onthefly import AudioSource, with_features
 from asr.features.store import FeatureStore
@@ -31,15 +32,6 @@ from asr.model.ctc_model import CTCModel
 from asr.model.encoder import ModelConfig
 from asr.text.units import CharTokenizer
 from asr.train.batching import BucketBatchSampler, CTCDataset, collate
-
-
-def subset_datadir(src: str, n: int, out: Path) -> Path:
-    """The first ``n`` utterances of ``src`` as a data dir at ``out`` (absolute audio paths)."""
-    dd = read_datadir(src)
-    sub = dd.subset(dd.utt_ids[:n])
-    sub.wav = {u: str(dd.audio_path(u).resolve()) for u in sub.wav}
-    write_datadir(sub, out)
-    return out
 
 
 def loader_rate(ds, max_frames: int, workers: int, seconds: float, device: torch.device) -> tuple[float, int]:
@@ -114,7 +106,8 @@ def main() -> None:
         if args.store:
             store_dir = args.store
         else:
-            data = subset_datadir(args.data, args.utts, tmp / "data")
+            data = tmp / "data"
+            subset_datadir(args.data, data, first=args.utts)
             extract_features(data, tmp / "feats", nj=min(8, os.cpu_count() or 1))
             store_dir = tmp / "feats"
         store = FeatureStore(store_dir)

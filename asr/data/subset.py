@@ -2,7 +2,8 @@
 
 Select by speaker-id prefix (``--speaker-prefix flite_``: one engine of a synthetic corpus), by a
 list of utterance ids (``--utt-list FILE``), and/or the first ``--first N`` utterances (sorted ids)
-or the first ``--hours H`` of audio; the selections combine (intersection, then the limit).
+or the first ``--hours H`` of audio; the selections combine (intersection, then the limit). Audio
+paths become absolute, as in ``asr combine-data``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ def subset_datadir(src: str | os.PathLike, out: str | os.PathLike, speaker_prefi
     if not utts:
         raise ValueError(f"{src}: the selection is empty")
     sub = dd.subset(utts)
+    # Relative wav.scp entries are relative to SRC: made absolute, the subset works from anywhere.
+    sub.wav = {u: str(dd.audio_path(u).resolve()) for u in sub.wav}
     write_datadir(sub, out)
     return sub
 
