@@ -51,7 +51,7 @@ from asr.data.datadir import DataDir, validate_datadir, write_datadir
 from asr.data.prompts import load_prompt_sources
 from asr.data.tts import ENGINE_NAMES
 from asr.data.tts.base import OUTPUT_SAMPLE_RATE, TTSError
-from asr.data.voices import ESPEAK_DEFAULT_VARIANT, SplitVoices, load_inventory, plan_voices
+from asr.data.voices import DEFAULT_INVENTORY, ESPEAK_DEFAULT_VARIANT, SplitVoices, load_inventory, plan_voices
 from asr.text.normalize import normalize_text
 
 log = logging.getLogger(__name__)
@@ -59,8 +59,9 @@ log = logging.getLogger(__name__)
 SPLITS = ("train", "dev", "test")  # plus test_<engine> for each held-out engine
 ALL_ENGINES = ENGINE_NAMES
 # The eSpeak variants the shipped inventory holds out (asr.data.voices.DEFAULT_INVENTORY).
-DEFAULT_TEST_VARIANTS = tuple(load_inventory()["espeak"].test)
-DEFAULT_DEV_VARIANTS = tuple(load_inventory()["espeak"].dev)
+_ESPEAK_HELD_OUT = load_inventory()["espeak"]
+DEFAULT_TEST_VARIANTS = tuple(_ESPEAK_HELD_OUT.test)
+DEFAULT_DEV_VARIANTS = tuple(_ESPEAK_HELD_OUT.dev)
 DEFAULT_VARIANT = ESPEAK_DEFAULT_VARIANT
 # --size presets (hours of train audio): a CPU demo in minutes, and a corpus for GPU training.
 SIZES = {"demo": 2.0, "full": 100.0}
@@ -477,8 +478,8 @@ def build_synth_corpus(cfg: SynthConfig, progress: bool = True) -> dict[str, Any
 
     languages = EspeakEngine.languages()
     offered = {e: (EspeakEngine.variants() if e == "espeak" else get_engine(e).voices()) for e in engines}
-    inventory_path = cfg.voices or "asr/data/voices.yaml"
-    plan = plan_voices(load_inventory(cfg.voices), offered, cfg.heldout_engines, inventory_path)
+    inventory_path = cfg.voices or DEFAULT_INVENTORY
+    plan = plan_voices(load_inventory(inventory_path), offered, cfg.heldout_engines, inventory_path)
     pools = make_pools(load_prompt_sources(prompts_paths), cfg)
     for held in cfg.heldout_engines:  # the same sentences as test, other voices
         pools[f"test_{held}"] = pools["test"]
