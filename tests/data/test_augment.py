@@ -84,17 +84,27 @@ def test_speed_one_and_clean_prob_leave_the_wave_alone(speech):
         assert out.dtype == np.float32 and np.array_equal(out, speech)
 
 
-def test_pitch_shift_keeps_length_and_moves_f0(speech):
+def test_pitch_shift_keeps_length_and_moves_f0(speakers):
     import librosa
 
-    out, rec = augment_waveform(speech, SR, np.random.default_rng(0), only("pitch", semitones=[2.0, 2.0]))
-    assert rec == {"pitch": {"semitones": 2.0}} and len(out) == len(speech)
+    def f0(x):
+        f, voiced, _ = librosa.pyin(x, fmin=60, fmax=500, sr=SR, frame_length=1024, hop_length=256)
+        return f, voiced
 
-    def median_f0(x):
-        f0, voiced, _ = librosa.pyin(x, fmin=60, fmax=500, sr=SR, frame_length=1024, hop_length=256)
-        return np.median(f0[voiced])
-
-    assert median_f0(out) / median_f0(speech) == pytest.approx(2 ** (2 / 12), rel=0.03)
+    # The duration is kept, so frames line up: the per-frame F0 ratio over frames voiced in both is robust to
+    # the pitch tracker's octave slips and voicing changes, which move a whole-utterance median by several %.
+    for semitones in (2.0, -2.0):
+        ratios = []
+        for speech in speakers.values():
+            out, rec = augment_waveform(speech, SR, np.random.default_rng(0),
+                                        only("pitch", semitones=[semitones, semitones]))
+            assert rec == {"pitch": {"semitones": semitones}} and len(out) == len(speech)
+            (f_in, v_in), (f_out, v_out) = f0(speech), f0(out)
+            both = v_in & v_out
+            if both.sum() >= 20:  # some eSpeak variants (whisper, croak) have almost no voiced frames
+                ratios.append(np.median(f_out[both] / f_in[both]))
+        assert len(ratios) >= 3
+        assert np.median(ratios) == pytest.approx(2 ** (semitones / 12), rel=0.015)
 
 
 def test_gain_is_exact(speech):
