@@ -19,7 +19,9 @@ def test_off_is_a_string_for_string_fields():
 
 
 def test_bad_values_name_the_key():
-    with pytest.raises(ConfigError, match="epochs must be an integer"):
+    with pytest.raises(ConfigError, match="epochs must be a number"):
         load_config(TrainConfig, None, ["epochs=two"])
+    with pytest.raises(ConfigError, match="max_frames must be an integer"):
+        load_config(TrainConfig, None, ["max_frames=2.5"])
     with pytest.raises(ConfigError, match="unknown key"):
         load_config(TrainConfig, None, ["epoch=2"])

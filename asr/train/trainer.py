@@ -78,7 +78,7 @@ class TrainConfig:
     dev_feats: str = "data/synth/feats/dev"
     cmvn: str = ""  # default: <train_feats>/cmvn.json
     model: ModelConfig = field(default_factory=ModelConfig)
-    epochs: int = 10
+    epochs: float = 10  # a fraction ends the last epoch early (1.6: 1.6 x steps per epoch), for equal-compute runs
     max_frames: int = 20000  # padded input frames per batch (per GPU/process)
     optimizer: str = "adamw"  # adamw | sgd (momentum 0.9, Nesterov)
     lr: float = 2e-3  # peak learning rate
@@ -258,10 +258,13 @@ class Trainer:
                                          world_size=self.ctx.world_size)
         self.dev_loader = self.make_loader(self.dev_ds, dev_sampler)
         self.steps_per_epoch = self.train_sampler.num_batches
-        total_steps = self.steps_per_epoch * cfg.epochs
+        if not cfg.epochs > 0:
+            raise ValueError(f"epochs must be > 0, got {cfg.epochs}")
+        self.total_steps = max(1, round(self.steps_per_epoch * cfg.epochs))
+        self.num_epochs = math.ceil(self.total_steps / self.steps_per_epoch)
         self.optimizer = make_optimizer(cfg, self.model.parameters())
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lr_multiplier(cfg.lr_schedule, cfg.warmup_steps, total_steps, cfg.final_lr_ratio))
+            self.optimizer, lr_multiplier(cfg.lr_schedule, cfg.warmup_steps, self.total_steps, cfg.final_lr_ratio))
         self.ddp_model = wrap_model(self.model, self.ctx, self.device)
         self.specaug_gen = torch.Generator()
         self.guard = NonFiniteGuard(cfg.max_bad_steps, self.exp, self.ctx.rank)
@@ -408,7 +411,7 @@ class Trainer:
                  self.model.num_params() / 1e6, len(self.train_ds), train_frames * self.feature_cfg.hop_ms / 3.6e6,
                  len(self.dev_ds), self.steps_per_epoch, self.device, ctx.world_size, self.precision.name)
         # Not on the CPU: RAM is rarely the limit there, and the probe would cost two full (slow) steps.
-        if cfg.probe_memory and self.device.type == "cuda" and epoch <= cfg.epochs:
+        if cfg.probe_memory and self.device.type == "cuda" and epoch <= self.num_epochs:
             self._probe(epoch)
         if rngs is not None:
             set_rng_state(rngs[ctx.rank])
@@ -418,7 +421,7 @@ class Trainer:
         if cfg.early_stop_patience and self.epochs_without_improvement >= cfg.early_stop_patience:
             stop = "early_stop"  # resumed from the checkpoint of an early-stopped run
         try:
-            while epoch <= cfg.epochs and not stop:
+            while epoch <= self.num_epochs and not stop:
                 step, stop = self._run_epoch(epoch, start_batch, step, sums, tlog)
                 if stop == "max_steps":
                     break
@@ -443,9 +446,10 @@ class Trainer:
         cfg, every = self.cfg, self.cfg.checkpoint_every_steps
         self.train_sampler.set_epoch(epoch, start_batch)
         sizes = self.train_sampler.global_sizes()
-        n_batches = self.train_sampler.num_batches
+        # The last epoch of a fractional ``epochs`` stops early.
+        n_batches = min(self.train_sampler.num_batches, self.total_steps - (epoch - 1) * self.steps_per_epoch)
         self.ddp_model.train()
-        bar = tqdm(total=n_batches, initial=start_batch, desc=f"epoch {epoch}/{cfg.epochs}", unit="batch",
+        bar = tqdm(total=n_batches, initial=start_batch, desc=f"epoch {epoch}/{cfg.epochs:g}", unit="batch",
                    disable=None if self.main else True)
         t0, t_seconds0 = time.time(), sums.seconds
         win_loss, win_utts, win_frames, win_t = 0.0, 0, 0, time.time()
@@ -484,6 +488,8 @@ class Trainer:
                 return step, "max_steps"
             if every and step % every == 0 and not at_end:
                 self.save(f"step-{step}.pt", epoch, b + 1, step, sums)
+            if at_end:
+                break
         bar.close()
         return step, ""
 
@@ -511,7 +517,7 @@ class Trainer:
             log.info("early stopping: dev WER has not improved for %d epochs (best %.2f%%)",
                      self.epochs_without_improvement, 100 * self.best_wer)
             stop = "early_stop"
-        tlog.epoch(self.history, final=bool(stop) or epoch == cfg.epochs)
+        tlog.epoch(self.history, final=bool(stop) or epoch == self.num_epochs)
         self.save(f"epoch-{epoch}.pt", epoch + 1, 0, step, EpochSums(), metrics=record)
         return stop
 

@@ -2,8 +2,10 @@
 # Does a multi-engine, augmented synthetic corpus generalize better than a clean eSpeak-only one?
 # (issue #3). Models trained with the same recipe (conf/train.yaml) and the same compute budget
 # (hours of training audio x epochs):
-#   A            clean corpus, eSpeak only
-#   B_<engine>   every installed engine except <engine>, which is held out entirely, + augmentation
+#   A            clean corpus, eSpeak only, --hours of it, the config's epochs
+#   B_<engine>   every installed engine except <engine>, which is held out entirely, + augmentation;
+#                --b-hours of it (default --hours), trained for epochs x hours / b_hours epochs
+#                (a fraction ends the last epoch early), so that A and B process the same frames
 # each scored (greedy) on
 #   espeak       the held-out eSpeak variants (corpus A's test set: voices no model heard)
 #   <engine>     every voice of a held-out engine (B_<engine>'s test_<engine>: an engine that neither A
@@ -12,6 +14,7 @@
 #
 #   bash recipes/synth/engine_study.sh                        # flite and festival held out in turn, 6 h each
 #   bash recipes/synth/engine_study.sh --hours 3 --heldout flite
+#   bash recipes/synth/engine_study.sh --hours 15 --b-hours 18.75 --heldout festival   # B: A's eSpeak hours + 25 %
 # Needs the Debian engines: apt-get install flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
 set -euo pipefail
 
@@ -19,11 +22,12 @@ stage=0
 stop_stage=4
 nj=2
 seed=0
-hours=6                 # hours of training audio per model (before augmentation)
+hours=6                 # hours of training audio of A (and of B unless --b-hours), before augmentation
+b_hours=""              # hours of training audio of the B models (default: hours); same compute either way
 heldout="flite festival"
 train_config=recipes/synth/conf/train.yaml
 train_args=""
-augment_config=recipes/synth/conf/augment.yaml
+augment_config=recipes/synth/conf/augment.yaml   # "none": B trains on its clean multi-engine corpus
 aug_tag=aug             # B's augmented training set is <corpus>/train_<aug_tag> (another config: another tag)
 models=""               # default: A and B_<e> for each held-out engine
 data=data/study
@@ -35,21 +39,27 @@ cd "$(dirname "$0")/../.."
 log() { echo -e "$(date '+%F %T') (engine_study.sh:${BASH_LINENO[0]}) $*"; }
 timed() { local t0=$SECONDS; "$@"; log "took $((SECONDS - t0)) s"; }
 mkdir -p "$exp"
+b_hours=${b_hours:-$hours}
+# B's epochs for the same frames as A: the config's epochs (with train_args applied) x hours / b_hours
+# shellcheck disable=SC2086
+b_epochs=$(python3 -c "import sys; from asr.config import load_config; from asr.train.trainer import TrainConfig
+print(f'{load_config(TrainConfig, sys.argv[1], sys.argv[4:]).epochs * float(sys.argv[2]) / float(sys.argv[3]):.6g}')" \
+  "$train_config" "$hours" "$b_hours" $train_args)
 if [ -z "$models" ]; then
   models="A"
   for e in $heldout; do models="$models B_$e"; done
 fi
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
-  log "Stage 0: corpora ($hours h of training audio each): A = eSpeak only; B_<e> = all engines but <e>"
+  log "Stage 0: corpora: A = eSpeak only, $hours h; B_<e> = all engines but <e>, $b_hours h"
   timed asr synth-corpus --out-dir "$data/A" --engines espeak --train-hours "$hours" --nj "$nj" --seed "$seed"
   for e in $heldout; do
     timed asr synth-corpus --out-dir "$data/B_$e" --engines espeak,piper,flite,festival --heldout-engines "$e" \
-      --train-hours "$hours" --nj "$nj" --seed "$seed"
+      --train-hours "$b_hours" --nj "$nj" --seed "$seed"
   done
 fi
 
-if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
+if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ] && [ "$augment_config" != none ]; then
   log "Stage 1: augment the B training sets ($augment_config); A stays clean"
   for e in $heldout; do
     timed asr augment "$data/B_$e/train" "$data/B_$e/train_$aug_tag" --config "$augment_config" --nj "$nj" \
@@ -57,7 +67,9 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   done
 fi
 
-train_dir() { if [ "$1" = A ]; then echo "$data/A/train"; else echo "$data/$1/train_$aug_tag"; fi; }
+train_dir() {
+  if [ "$1" = A ] || [ "$augment_config" = none ]; then echo "$data/$1/train"; else echo "$data/$1/train_$aug_tag"; fi
+}
 
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   log "Stage 2: features"
@@ -68,11 +80,13 @@ if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
 fi
 
 if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
-  log "Stage 3: train every model with $train_config (same hours, same epochs)"
+  log "Stage 3: train every model with $train_config (same hours x epochs: B_<e> for $b_epochs epochs)"
   for m in $models; do
+    epochs_arg=""
+    [ "$m" = A ] || epochs_arg="epochs=$b_epochs"
     # shellcheck disable=SC2086
     timed asr train --config "$train_config" exp_dir="$exp/$m" train_data="$(train_dir "$m")" \
-      train_feats="$data/$m/feats/$(basename "$(train_dir "$m")")" dev_data="$data/$m/dev" dev_feats="$data/$m/feats/dev" seed="$seed" $train_args
+      train_feats="$data/$m/feats/$(basename "$(train_dir "$m")")" dev_data="$data/$m/dev" dev_feats="$data/$m/feats/dev" seed="$seed" $train_args $epochs_arg
   done
 fi
 
@@ -105,7 +119,7 @@ print(f\"{100*r['wer']['error_rate']:.1f} / {100*r['cer']['error_rate']:.1f}\")"
     done
     echo "$row" >> "$table.tmp"
   done
-  { echo "WER / CER (%), greedy; $hours h of training audio per model, $train_config $train_args"; echo
+  { echo "WER / CER (%), greedy; training audio: A $hours h, B $b_hours h ($b_epochs epochs); $train_config $train_args"; echo
     cat "$table.tmp"; } > "$table" && rm "$table.tmp"
   cat "$table"
 fi

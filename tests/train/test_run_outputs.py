@@ -3,6 +3,7 @@
 import csv
 import json
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -73,3 +74,22 @@ def test_nan_losses_stop_the_run_with_the_utterances(small_run_args, tmp_path, m
     assert "3 consecutive steps had a non-finite loss or gradient" in caplog.text
     lines = (tmp_path / "nonfinite_steps.txt").read_text().splitlines()
     assert len(lines) == 3 and all("utts=" in x and "loss=nan" in x for x in lines)
+
+
+def test_fractional_epochs_end_the_last_epoch_and_the_schedule_early(small_run_args, tmp_path):
+    exp = tmp_path / "exp"
+    assert asr_main(["train", *small_run_args(exp, "epochs=1.5", "log_interval=1", "final_lr_ratio=0.1",
+                                            "plots=false", "tensorboard=false", IN_PROCESS)]) == 0
+    history = [json.loads(x) for x in (exp / "metrics.jsonl").read_text().splitlines()]
+    per_epoch = history[0]["step"]
+    assert [h["epoch"] for h in history] == [1, 2] and per_epoch >= 2
+    assert history[1]["step"] == round(1.5 * per_epoch)
+    # the cosine schedule spans the 1.5 epochs: it reaches its final value at the last step
+    lr = load_checkpoint(exp / "epoch-2.pt")["config"]["lr"]
+    assert history[1]["lr"] == pytest.approx(0.1 * lr, rel=1e-6) and history[0]["lr"] > 0.1 * lr
+    assert (exp / "model" / "model.safetensors").is_file()
+
+
+def test_epochs_must_be_positive(small_run_args, tmp_path, caplog):
+    assert asr_main(["train", *small_run_args(tmp_path / "exp", "epochs=0", IN_PROCESS)]) == 1
+    assert "epochs must be > 0" in caplog.text

@@ -117,7 +117,8 @@ def fields(args: argparse.Namespace) -> dict[str, str]:
         "units": f"{n_units} {kind}, id 0 = CTC blank",
         "model": model,
         "params": _params(exp / "model" / "model.safetensors"),
-        "epochs": f"{epochs_run} of {cfg.get('epochs', NA)}",
+        "epochs": f"{epochs_run} of {cfg['epochs']:g}" if isinstance(cfg.get("epochs"), int | float)
+        else f"{epochs_run} of {NA}",
         "max_frames": str(cfg.get("max_frames", NA)),
         "lr": str(cfg.get("lr", NA)),
         "best_dev_wer": f"{100 * trained['dev_wer']:.2f}" if "dev_wer" in trained else NA,
