@@ -122,7 +122,13 @@ def word_time_agreement(ref_words: list, hyp_words: list, tol: float) -> dict:
     ok = {r: abs(hyp_words[h][1] - ref_words[r][1]) <= tol and abs(hyp_words[h][2] - ref_words[r][2]) <= tol
           for r, h in paired.items()}
     same = [r for r, h in paired.items() if ref_words[r][0] == hyp_words[h][0]]
-    return {"ref_words": len(ref_words), "paired": len(paired), "correct": len(same),
+    # Where the misses come from: words the recognizer dropped, words it got wrong (a merge such as "these
+    # events" -> "dhesevents" spans two reference words), and recognized words whose times are off.
+    recognized = set(same)
+    misses = {"deleted": len(ref_words) - len(paired),
+              "substituted_off_time": sum(not ok[r] for r in paired if r not in recognized),
+              "recognized_off_time": sum(not ok[r] for r in same)}
+    return {"ref_words": len(ref_words), "paired": len(paired), "correct": len(same), "misses": misses,
             "fraction_of_all_within_tol": sum(ok.values()) / len(ref_words),
             "fraction_of_correct_within_tol": sum(ok[r] for r in same) / max(1, len(same)),
             "start_error_correct": ms_stats([abs(hyp_words[paired[r]][1] - ref_words[r][1]) for r in same]),
@@ -241,7 +247,8 @@ def main() -> int:
                       f"{100 * wt['fraction_of_correct_within_tol']:.1f}% of the {wt['correct']} recognized "
                       f"(median error start/end {wt['start_error_correct']['median_ms']:.0f}/"
                       f"{wt['end_error_correct']['median_ms']:.0f} ms, p90 {wt['start_error_correct']['p90_ms']:.0f}/"
-                      f"{wt['end_error_correct']['p90_ms']:.0f} ms)")
+                      f"{wt['end_error_correct']['p90_ms']:.0f} ms); misses: "
+                      + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in wt["misses"].items()))
             on = s["utterance_start_vs_true_onset"]
             print(f"  first word of each utterance vs its true speech onset: median {on['median_ms']:.0f} ms, "
                   f"p90 {on['p90_ms']:.0f} ms")
