@@ -448,6 +448,8 @@ class Trainer:
         sizes = self.train_sampler.global_sizes()
         # The last epoch of a fractional ``epochs`` stops early.
         n_batches = min(self.train_sampler.num_batches, self.total_steps - (epoch - 1) * self.steps_per_epoch)
+        if start_batch >= n_batches:  # resumed from a checkpoint taken at the epoch's last step
+            return step, ""
         self.ddp_model.train()
         bar = tqdm(total=n_batches, initial=start_batch, desc=f"epoch {epoch}/{cfg.epochs:g}", unit="batch",
                    disable=None if self.main else True)

@@ -89,6 +89,16 @@ def test_fractional_epochs_end_the_last_epoch_and_the_schedule_early(small_run_a
     assert history[1]["lr"] == pytest.approx(0.1 * lr, rel=1e-6) and history[0]["lr"] > 0.1 * lr
     assert (exp / "model" / "model.safetensors").is_file()
 
+    # Stopped by max_steps at the last step of the partial epoch, then resumed: straight to the dev scoring.
+    exp2 = tmp_path / "exp2"
+    args = ["epochs=1.5", "log_interval=1", "final_lr_ratio=0.1", "plots=false", "tensorboard=false", IN_PROCESS]
+    assert asr_main(["train", *small_run_args(exp2, *args, f"max_steps={history[1]['step']}")]) == 0
+    assert asr_main(["train", *small_run_args(exp2, *args, "resume=true")]) == 0
+    resumed = [json.loads(x) for x in (exp2 / "metrics.jsonl").read_text().splitlines()]
+    assert [h["step"] for h in resumed] == [h["step"] for h in history]
+    a, b = (load_file(str(e / "model" / "model.safetensors")) for e in (exp, exp2))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
 
 def test_epochs_must_be_positive(small_run_args, tmp_path, caplog):
     assert asr_main(["train", *small_run_args(tmp_path / "exp", "epochs=0", IN_PROCESS)]) == 1
