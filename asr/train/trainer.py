@@ -211,6 +211,8 @@ class Trainer:
     """One training run. ``Trainer(cfg).fit()`` is ``train(cfg)``; bench/train.py drives ``train_step`` itself."""
 
     def __init__(self, cfg: TrainConfig, ctx: DistContext | None = None, device: torch.device | None = None):
+        if not cfg.epochs > 0:  # before any data is read: a bad value fails in the first second
+            raise ValueError(f"epochs must be > 0, got {cfg.epochs}")
         self.cfg = cfg
         self.ctx = ctx or DistContext()
         self.device = device or resolve_device(cfg.device)
@@ -258,8 +260,6 @@ class Trainer:
                                          world_size=self.ctx.world_size)
         self.dev_loader = self.make_loader(self.dev_ds, dev_sampler)
         self.steps_per_epoch = self.train_sampler.num_batches
-        if not cfg.epochs > 0:
-            raise ValueError(f"epochs must be > 0, got {cfg.epochs}")
         self.total_steps = max(1, round(self.steps_per_epoch * cfg.epochs))
         self.num_epochs = math.ceil(self.total_steps / self.steps_per_epoch)
         self.optimizer = make_optimizer(cfg, self.model.parameters())
