@@ -603,11 +603,7 @@ def augment_datadir(src_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg:
                     log.warning("skipping %s: %s", utt, err)
                 skipped.setdefault(utt, err)
                 continue
-            new = f"{prefix(k)}-{utt}"
-            res.wav[new] = dst
-            res.text[new] = src.text[utt]
-            res.utt2spk[new] = f"{prefix(k)}-{src.utt2spk[utt]}"
-            res.utt2dur[new] = samples / SAMPLE_RATE
+            new = res.add_copy(src, utt, prefix(k), dst, samples / SAMPLE_RATE)
             records[new] = record
             seconds += samples / SAMPLE_RATE
     finally:

@@ -58,6 +58,16 @@ class DataDir:
     def total_hours(self) -> float:
         return sum(self.utt2dur.values()) / 3600.0
 
+    def add_copy(self, src: DataDir, utt: str, prefix: str, wav: str, seconds: float) -> str:
+        """Add a modified copy of ``src``'s ``utt`` (same text) as ``<prefix>-<utt>``, spoken by speaker
+        ``<prefix>-<spk>`` (Kaldi's convention for perturbed copies: a copy is a new speaker); return its id."""
+        new = f"{prefix}-{utt}"
+        self.wav[new] = wav
+        self.text[new] = src.text[utt]
+        self.utt2spk[new] = f"{prefix}-{src.utt2spk[utt]}"
+        self.utt2dur[new] = seconds
+        return new
+
     def subset(self, utts: list[str] | set[str]) -> DataDir:
         keep = set(utts)
         return DataDir(

@@ -101,11 +101,7 @@ def speed_perturb_datadir(src_dir: str | os.PathLike, out_dir: str | os.PathLike
                 log.warning("skipping %s-%s: %s", prefix(f), utt, err)
                 failed += 1
                 continue
-            new = f"{prefix(f)}-{utt}"
-            res.wav[new] = dst
-            res.text[new] = src.text[utt]
-            res.utt2spk[new] = f"{prefix(f)}-{src.utt2spk[utt]}"
-            res.utt2dur[new] = samples / SAMPLE_RATE
+            res.add_copy(src, utt, prefix(f), dst, samples / SAMPLE_RATE)
     finally:
         if pool:
             pool.close()
