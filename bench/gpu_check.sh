@@ -113,7 +113,9 @@ import json, sys
 from pathlib import Path
 for p in sorted(Path(sys.argv[1]).glob("bench_*.json")):
     r = json.loads(p.read_text())
-    naive = f", naive {r['naive_fps']:,.0f} (i/iii x{r['pipeline_vs_naive']:.1f})" if "naive_fps" in r else ""
+    naive = (f", naive {r['naive_fps']:,.0f} (i/iii x{r['pipeline_vs_naive']:.2f}; "
+             f"{100 * r['naive_feature_share']:.0f}% features, {100 * r['naive_padding_share']:.0f}% padding)"
+             if "naive_fps" in r else "")
     comp = r.get("compiled_model_only_fps")
     comp = f", compiled {comp:,.0f}" if isinstance(comp, float) else (f", compiled: {comp}" if comp else "")
     print(f"{p.stem} [{r['precision']}]: pipeline {r['pipeline_fps']:,.0f} frames/s, model-only "
