@@ -22,7 +22,8 @@ memory and speed on a recording built from a data directory.
    the utterances decoded one by one give the ceiling, and the long run's words against the
    one-by-one words show what segmentation alone changes. As a model-independent check, the first
    word of each utterance is compared with the true start of its speech (first 10 ms frame above
-   -50 dBFS in the utterance file).
+   -50 dBFS in the utterance file). ``word_time_misses_<run>.tsv`` lists every reference word not on
+   time, with the word it was paired with, to read what the misses are.
 5. Peak RSS of the long recording's run over the short one's, and real-time factors
    (transcription seconds / audio seconds) on this machine's threads.
 """
@@ -108,6 +109,21 @@ def pairs(ref_words: list[tuple[str, float, float]], hyp_words: list[tuple[str, 
     out = jiwer.process_words(" ".join(w for w, _, _ in ref_words), " ".join(w for w, _, _ in hyp_words))
     return {c.ref_start_idx + k: c.hyp_start_idx + k for c in out.alignments[0] if c.type in ("equal", "substitute")
             for k in range(c.ref_end_idx - c.ref_start_idx)}
+
+
+def write_misses(path: Path, ref_words: list, hyp_words: list, tol: float) -> None:
+    """One line per reference word not on time: its times, and the paired hypothesis word's (or 'deleted')."""
+    paired = pairs(ref_words, hyp_words)
+    lines = ["ref_word\tref_start\tref_end\thyp_word\thyp_start\thyp_end\tkind"]
+    for r, (word, start, end) in enumerate(ref_words):
+        if r not in paired:
+            lines.append(f"{word}\t{start:.3f}\t{end:.3f}\t\t\t\tdeleted")
+            continue
+        h_word, h_start, h_end = hyp_words[paired[r]]
+        if abs(h_start - start) > tol or abs(h_end - end) > tol:
+            kind = "recognized_off_time" if h_word == word else "substituted_off_time"
+            lines.append(f"{word}\t{start:.3f}\t{end:.3f}\t{h_word}\t{h_start:.3f}\t{h_end:.3f}\t{kind}")
+    path.write_text("\n".join(lines) + "\n")
 
 
 def ms_stats(errors: list[float]) -> dict:
@@ -208,6 +224,7 @@ def main() -> int:
         stats["wer_long"] = jiwer.wer(ref, result["text"])
         paired = pairs(ref_words, hyp_words)
         stats["word_times"] = word_time_agreement(ref_words, hyp_words, args.tolerance)
+        write_misses(out / f"word_time_misses_{backend}_{args.minutes:g}min.tsv", ref_words, hyp_words, args.tolerance)
         # The same words decoded one by one and in the long recording: what segmentation changes.
         stats["word_times_vs_one_by_one"] = word_time_agreement(base_words, hyp_words, args.tolerance)
         # First word of each utterance vs the true start of its speech (model-independent).
