@@ -111,18 +111,29 @@ def pairs(ref_words: list[tuple[str, float, float]], hyp_words: list[tuple[str, 
             for k in range(c.ref_end_idx - c.ref_start_idx)}
 
 
-def write_misses(path: Path, ref_words: list, hyp_words: list, tol: float) -> None:
+def miss_kind(ref: tuple[str, float, float], hyp: tuple[str, float, float] | None, tol: float) -> str | None:
+    """Why reference word ``ref`` is not on time, given its paired hypothesis word (``None``: unpaired); ``None``
+    when it is (starts and ends within ``tol`` seconds). Words the recognizer dropped, words it got wrong (a
+    merge such as "these events" -> "dhesevents" spans two reference words), recognized words off time."""
+    if hyp is None:
+        return "deleted"
+    if abs(hyp[1] - ref[1]) <= tol and abs(hyp[2] - ref[2]) <= tol:
+        return None
+    return "recognized_off_time" if hyp[0] == ref[0] else "substituted_off_time"
+
+
+MISS_KINDS = ("deleted", "substituted_off_time", "recognized_off_time")
+
+
+def write_misses(path: Path, ref_words: list, hyp_words: list, tol: float, paired: dict[int, int]) -> None:
     """One line per reference word not on time: its times, and the paired hypothesis word's (or 'deleted')."""
-    paired = pairs(ref_words, hyp_words)
     lines = ["ref_word\tref_start\tref_end\thyp_word\thyp_start\thyp_end\tkind"]
-    for r, (word, start, end) in enumerate(ref_words):
-        if r not in paired:
-            lines.append(f"{word}\t{start:.3f}\t{end:.3f}\t\t\t\tdeleted")
-            continue
-        h_word, h_start, h_end = hyp_words[paired[r]]
-        if abs(h_start - start) > tol or abs(h_end - end) > tol:
-            kind = "recognized_off_time" if h_word == word else "substituted_off_time"
-            lines.append(f"{word}\t{start:.3f}\t{end:.3f}\t{h_word}\t{h_start:.3f}\t{h_end:.3f}\t{kind}")
+    for r, ref in enumerate(ref_words):
+        hyp = hyp_words[paired[r]] if r in paired else None
+        kind = miss_kind(ref, hyp, tol)
+        if kind is not None:
+            h = f"{hyp[0]}\t{hyp[1]:.3f}\t{hyp[2]:.3f}" if hyp is not None else "\t\t"
+            lines.append(f"{ref[0]}\t{ref[1]:.3f}\t{ref[2]:.3f}\t{h}\t{kind}")
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -130,23 +141,17 @@ def ms_stats(errors: list[float]) -> dict:
     return {"median_ms": 1000 * float(np.median(errors)), "p90_ms": 1000 * float(np.percentile(errors, 90))}
 
 
-def word_time_agreement(ref_words: list, hyp_words: list, tol: float) -> dict:
-    """How many reference words have a hypothesis word (paired by the WER alignment) that starts and
+def word_time_agreement(ref_words: list, hyp_words: list, tol: float, paired: dict[int, int] | None = None) -> dict:
+    """How many reference words have a hypothesis word (paired by the WER alignment, ``pairs``) that starts and
     ends within ``tol`` seconds of them: over all reference words (unpaired ones count as misses), and
     over the correctly recognized ones (the same word), where a time is meaningful."""
-    paired = pairs(ref_words, hyp_words)
-    ok = {r: abs(hyp_words[h][1] - ref_words[r][1]) <= tol and abs(hyp_words[h][2] - ref_words[r][2]) <= tol
-          for r, h in paired.items()}
+    paired = pairs(ref_words, hyp_words) if paired is None else paired
+    kinds = [miss_kind(ref, hyp_words[paired[r]] if r in paired else None, tol) for r, ref in enumerate(ref_words)]
     same = [r for r, h in paired.items() if ref_words[r][0] == hyp_words[h][0]]
-    # Where the misses come from: words the recognizer dropped, words it got wrong (a merge such as "these
-    # events" -> "dhesevents" spans two reference words), and recognized words whose times are off.
-    recognized = set(same)
-    misses = {"deleted": len(ref_words) - len(paired),
-              "substituted_off_time": sum(not ok[r] for r in paired if r not in recognized),
-              "recognized_off_time": sum(not ok[r] for r in same)}
-    return {"ref_words": len(ref_words), "paired": len(paired), "correct": len(same), "misses": misses,
-            "fraction_of_all_within_tol": sum(ok.values()) / len(ref_words),
-            "fraction_of_correct_within_tol": sum(ok[r] for r in same) / max(1, len(same)),
+    return {"ref_words": len(ref_words), "paired": len(paired), "correct": len(same),
+            "misses": {k: kinds.count(k) for k in MISS_KINDS},
+            "fraction_of_all_within_tol": kinds.count(None) / len(ref_words),
+            "fraction_of_correct_within_tol": sum(kinds[r] is None for r in same) / max(1, len(same)),
             "start_error_correct": ms_stats([abs(hyp_words[paired[r]][1] - ref_words[r][1]) for r in same]),
             "end_error_correct": ms_stats([abs(hyp_words[paired[r]][2] - ref_words[r][2]) for r in same])}
 
@@ -223,8 +228,9 @@ def main() -> int:
         hyp_words = [(w["word"], w["start"], w["end"]) for s in result["segments"] for w in s["words"]]
         stats["wer_long"] = jiwer.wer(ref, result["text"])
         paired = pairs(ref_words, hyp_words)
-        stats["word_times"] = word_time_agreement(ref_words, hyp_words, args.tolerance)
-        write_misses(out / f"word_time_misses_{backend}_{args.minutes:g}min.tsv", ref_words, hyp_words, args.tolerance)
+        stats["word_times"] = word_time_agreement(ref_words, hyp_words, args.tolerance, paired)
+        write_misses(out / f"word_time_misses_{backend}_{args.minutes:g}min.tsv", ref_words, hyp_words,
+                     args.tolerance, paired)
         # The same words decoded one by one and in the long recording: what segmentation changes.
         stats["word_times_vs_one_by_one"] = word_time_agreement(base_words, hyp_words, args.tolerance)
         # First word of each utterance vs the true start of its speech (model-independent).
