@@ -171,15 +171,16 @@ def bench_naive(tr: Trainer, utts_per_batch: int, utts: list[int], n_batches: in
     model.set_cmvn(tr.model.cmvn_mean.cpu(), tr.model.cmvn_std.cpu())
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
 
-    feature_seconds, padded = [0.0], [0]
+    feature_seconds, padded = 0.0, 0
 
     def step(group):
+        nonlocal feature_seconds, padded
         t = time.perf_counter()
         with torch.no_grad():
             per_utt = [extractor(waves[i])[0][0] for i in group]
-        feature_seconds[0] += time.perf_counter() - t
+        feature_seconds += time.perf_counter() - t
         lens = torch.tensor([f.shape[0] for f in per_utt])
-        padded[0] += len(group) * int(lens.max())
+        padded += len(group) * int(lens.max())
         feats = torch.zeros(len(group), int(lens.max()), per_utt[0].shape[1])
         for j, f in enumerate(per_utt):
             feats[j, : f.shape[0]] = f
@@ -194,14 +195,14 @@ def bench_naive(tr: Trainer, utts_per_batch: int, utts: list[int], n_batches: in
         return int(lens.sum())
 
     step(groups[0])  # warm-up
-    feature_seconds[0], padded[0] = 0.0, 0
+    feature_seconds, padded = 0.0, 0
     _peak_reset(dev)
     _sync(dev)
     t0 = time.perf_counter()
     frames = sum(step(g) for g in groups[1:])
     _sync(dev)
     dt = time.perf_counter() - t0
-    return frames / dt, _peak(dev), feature_seconds[0] / dt, 1 - frames / padded[0]
+    return frames / dt, _peak(dev), feature_seconds / dt, 1 - frames / padded
 
 
 def main(argv: list[str] | None = None) -> dict:
