@@ -15,7 +15,8 @@ memory and speed on a recording built from a data directory.
 4. WER of both against the concatenated references (jiwer). Word times: the reference boundaries are
    the forced alignment of the *reference text* on each utterance alone (``Recognizer.align``, the
    same model), shifted by the utterance's offset in the recording; hypothesis words are paired with
-   reference words by the WER alignment (equal or substituted), and a reference word counts as
+   reference words by the WER alignment (equal or substituted; of the alignments with the WER's edit
+   count, the one with the most words on time, ``pairs``), and a reference word counts as
    on time when its paired word starts and ends within ``--tolerance`` of it. Reported over all
    reference words (unpaired ones count as misses) and over the correctly recognized ones (a
    misrecognized word's span is the model's business, not the timestamps'); the same figures for
@@ -104,11 +105,47 @@ def speech_onset(wave: np.ndarray, db: float = -50.0) -> float:
     return loud[0] * 0.01 if len(loud) else 0.0
 
 
-def pairs(ref_words: list[tuple[str, float, float]], hyp_words: list[tuple[str, float, float]]) -> dict[int, int]:
-    """Reference word index -> hypothesis word index, for words paired (equal or substituted) by the WER alignment."""
-    out = jiwer.process_words(" ".join(w for w, _, _ in ref_words), " ".join(w for w, _, _ in hyp_words))
-    return {c.ref_start_idx + k: c.hyp_start_idx + k for c in out.alignments[0] if c.type in ("equal", "substitute")
-            for k in range(c.ref_end_idx - c.ref_start_idx)}
+def pairs(ref_words: list[tuple[str, float, float]], hyp_words: list[tuple[str, float, float]],
+          tol: float = 0.1) -> dict[int, int]:
+    """Reference word index -> hypothesis word index, for words paired (equal or substituted) by the WER alignment.
+
+    Of the alignments with the fewest edits (the WER's), the one that pairs the most words within ``tol``
+    seconds at both ends: edit distance alone leaves ties that any backtrace breaks arbitrarily, e.g.
+    "young athletes antarctica" -> "youngathletes entarctica" is 3 edits with "antarctica" deleted or with it
+    paired to "entarctica" at its own time, and only the second says what the timestamps did.
+    """
+    n, m = len(ref_words), len(hyp_words)
+    big = n + m + 1  # one edit outweighs any number of on-time pairs: the edit count stays the WER's
+    cost = [[0] * (m + 1) for _ in range(n + 1)]
+    move = [[""] * (m + 1) for _ in range(n + 1)]
+    for i in range(1, n + 1):
+        cost[i][0], move[i][0] = i * big, "d"
+    for j in range(1, m + 1):
+        cost[0][j], move[0][j] = j * big, "i"
+    for i in range(1, n + 1):
+        rw, rs, re_ = ref_words[i - 1]
+        row, prev = cost[i], cost[i - 1]
+        for j in range(1, m + 1):
+            hw, hs, he = hyp_words[j - 1]
+            diag = prev[j - 1] + (0 if hw == rw else big) - (abs(hs - rs) <= tol and abs(he - re_) <= tol)
+            best, how = diag, "p"
+            if prev[j] + big < best:
+                best, how = prev[j] + big, "d"
+            if row[j - 1] + big < best:
+                best, how = row[j - 1] + big, "i"
+            row[j], move[i][j] = best, how
+    out: dict[int, int] = {}
+    i, j = n, m
+    while i or j:
+        how = move[i][j]
+        if how == "p":
+            out[i - 1] = j - 1
+            i, j = i - 1, j - 1
+        elif how == "d":
+            i -= 1
+        else:
+            j -= 1
+    return out
 
 
 def miss_kind(ref: tuple[str, float, float], hyp: tuple[str, float, float] | None, tol: float) -> str | None:
@@ -145,7 +182,7 @@ def word_time_agreement(ref_words: list, hyp_words: list, tol: float, paired: di
     """How many reference words have a hypothesis word (paired by the WER alignment, ``pairs``) that starts and
     ends within ``tol`` seconds of them: over all reference words (unpaired ones count as misses), and
     over the correctly recognized ones (the same word), where a time is meaningful."""
-    paired = pairs(ref_words, hyp_words) if paired is None else paired
+    paired = pairs(ref_words, hyp_words, tol) if paired is None else paired
     kinds = [miss_kind(ref, hyp_words[paired[r]] if r in paired else None, tol) for r, ref in enumerate(ref_words)]
     same = [r for r, h in paired.items() if ref_words[r][0] == hyp_words[h][0]]
     return {"ref_words": len(ref_words), "paired": len(paired), "correct": len(same),
@@ -227,7 +264,7 @@ def main() -> int:
         result = json.loads((out / f"{backend}_{args.minutes:g}min" / "transcript.json").read_text())
         hyp_words = [(w["word"], w["start"], w["end"]) for s in result["segments"] for w in s["words"]]
         stats["wer_long"] = jiwer.wer(ref, result["text"])
-        paired = pairs(ref_words, hyp_words)
+        paired = pairs(ref_words, hyp_words, args.tolerance)
         stats["word_times"] = word_time_agreement(ref_words, hyp_words, args.tolerance, paired)
         write_misses(out / f"word_time_misses_{backend}_{args.minutes:g}min.tsv", ref_words, hyp_words,
                      args.tolerance, paired)

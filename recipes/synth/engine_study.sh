@@ -54,6 +54,15 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   log "Stage 0: corpora: A = eSpeak only, $hours h; B_<e> = all engines but <e>, $b_hours h"
   timed asr synth-corpus --out-dir "$data/A" --engines espeak --train-hours "$hours" --nj "$nj" --seed "$seed"
   for e in $heldout; do
+    # B's eSpeak utterances are A's wherever their indices overlap (same seed, same plan: the draws of an
+    # utterance do not depend on the other engines), so hard-link A's audio in; synth-corpus reuses those
+    # files and deletes the links it does not plan. Saves synthesis time and, for 100 h, ~10 GB of disk.
+    for s in train dev test; do
+      [ -d "$data/A/wav/$s" ] || continue
+      mkdir -p "$data/B_$e/wav/$s"
+      cp -al "$data/A/wav/$s/." "$data/B_$e/wav/$s/" 2>/dev/null \
+        || log "some of $data/A/wav/$s was not hard-linked (another filesystem, or B has its own files): B synthesizes what it lacks"
+    done
     timed asr synth-corpus --out-dir "$data/B_$e" --engines espeak,piper,flite,festival --heldout-engines "$e" \
       --train-hours "$b_hours" --nj "$nj" --seed "$seed"
   done
