@@ -105,6 +105,9 @@ def speech_onset(wave: np.ndarray, db: float = -50.0) -> float:
     return loud[0] * 0.01 if len(loud) else 0.0
 
 
+_PAIR, _DELETE, _INSERT = b"pdi"  # backtrace moves of ``pairs``, one byte a cell
+
+
 def pairs(ref_words: list[tuple[str, float, float]], hyp_words: list[tuple[str, float, float]],
           tol: float = 0.1) -> dict[int, int]:
     """Reference word index -> hypothesis word index, for words paired (equal or substituted) by the WER alignment.
@@ -116,32 +119,30 @@ def pairs(ref_words: list[tuple[str, float, float]], hyp_words: list[tuple[str, 
     """
     n, m = len(ref_words), len(hyp_words)
     big = n + m + 1  # one edit outweighs any number of on-time pairs: the edit count stays the WER's
-    cost = [[0] * (m + 1) for _ in range(n + 1)]
-    move = [[""] * (m + 1) for _ in range(n + 1)]
-    for i in range(1, n + 1):
-        cost[i][0], move[i][0] = i * big, "d"
-    for j in range(1, m + 1):
-        cost[0][j], move[0][j] = j * big, "i"
+    prev = [j * big for j in range(m + 1)]
+    move = [bytearray([_INSERT]) * (m + 1)]  # two cost rows and a byte a cell: an hour of words fits
     for i in range(1, n + 1):
         rw, rs, re_ = ref_words[i - 1]
-        row, prev = cost[i], cost[i - 1]
+        row, how_row = [i * big] + [0] * m, bytearray([_DELETE]) * (m + 1)
         for j in range(1, m + 1):
             hw, hs, he = hyp_words[j - 1]
-            diag = prev[j - 1] + (0 if hw == rw else big) - (abs(hs - rs) <= tol and abs(he - re_) <= tol)
-            best, how = diag, "p"
+            best = prev[j - 1] + (0 if hw == rw else big) - (abs(hs - rs) <= tol and abs(he - re_) <= tol)
+            how = _PAIR
             if prev[j] + big < best:
-                best, how = prev[j] + big, "d"
+                best, how = prev[j] + big, _DELETE
             if row[j - 1] + big < best:
-                best, how = row[j - 1] + big, "i"
-            row[j], move[i][j] = best, how
+                best, how = row[j - 1] + big, _INSERT
+            row[j], how_row[j] = best, how
+        prev = row
+        move.append(how_row)
     out: dict[int, int] = {}
     i, j = n, m
     while i or j:
         how = move[i][j]
-        if how == "p":
+        if how == _PAIR:
             out[i - 1] = j - 1
             i, j = i - 1, j - 1
-        elif how == "d":
+        elif how == _DELETE:
             i -= 1
         else:
             j -= 1
