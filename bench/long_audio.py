@@ -105,6 +105,11 @@ def speech_onset(wave: np.ndarray, db: float = -50.0) -> float:
     return loud[0] * 0.01 if len(loud) else 0.0
 
 
+def on_time(ref: tuple[str, float, float], hyp: tuple[str, float, float], tol: float) -> bool:
+    """Whether ``hyp`` starts and ends within ``tol`` seconds of ``ref`` (word, start, end)."""
+    return abs(hyp[1] - ref[1]) <= tol and abs(hyp[2] - ref[2]) <= tol
+
+
 _PAIR, _DELETE, _INSERT = b"pdi"  # backtrace moves of ``pairs``, one byte a cell
 
 
@@ -122,11 +127,11 @@ def pairs(ref_words: list[tuple[str, float, float]], hyp_words: list[tuple[str, 
     prev = [j * big for j in range(m + 1)]
     move = [bytearray([_INSERT]) * (m + 1)]  # two cost rows and a byte a cell: an hour of words fits
     for i in range(1, n + 1):
-        rw, rs, re_ = ref_words[i - 1]
+        ref = ref_words[i - 1]
         row, how_row = [i * big] + [0] * m, bytearray([_DELETE]) * (m + 1)
         for j in range(1, m + 1):
-            hw, hs, he = hyp_words[j - 1]
-            best = prev[j - 1] + (0 if hw == rw else big) - (abs(hs - rs) <= tol and abs(he - re_) <= tol)
+            hyp = hyp_words[j - 1]
+            best = prev[j - 1] + (0 if hyp[0] == ref[0] else big) - on_time(ref, hyp, tol)
             how = _PAIR
             if prev[j] + big < best:
                 best, how = prev[j] + big, _DELETE
@@ -155,7 +160,7 @@ def miss_kind(ref: tuple[str, float, float], hyp: tuple[str, float, float] | Non
     merge such as "these events" -> "dhesevents" spans two reference words), recognized words off time."""
     if hyp is None:
         return "deleted"
-    if abs(hyp[1] - ref[1]) <= tol and abs(hyp[2] - ref[2]) <= tol:
+    if on_time(ref, hyp, tol):
         return None
     return "recognized_off_time" if hyp[0] == ref[0] else "substituted_off_time"
 
