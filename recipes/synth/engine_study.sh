@@ -28,6 +28,7 @@ heldout="flite festival"
 train_config=recipes/synth/conf/train.yaml
 train_args=""
 augment_config=recipes/synth/conf/augment.yaml   # "none": B trains on its clean multi-engine corpus
+synth_args=""          # more asr synth-corpus options for every corpus, e.g. "--dev-utts 100 --test-utts 200"
 aug_tag=aug             # B's augmented training set is <corpus>/train_<aug_tag> (another config: another tag)
 models=""               # default: A and B_<e> for each held-out engine
 data=data/study
@@ -52,7 +53,9 @@ fi
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   log "Stage 0: corpora: A = eSpeak only, $hours h; B_<e> = all engines but <e>, $b_hours h"
-  timed asr synth-corpus --out-dir "$data/A" --engines espeak --train-hours "$hours" --nj "$nj" --seed "$seed"
+  # shellcheck disable=SC2086
+  timed asr synth-corpus --out-dir "$data/A" --engines espeak --train-hours "$hours" --nj "$nj" --seed "$seed" \
+    $synth_args
   for e in $heldout; do
     # B's eSpeak utterances are A's wherever their indices overlap (same seed, same plan: the draws of an
     # utterance do not depend on the other engines), so hard-link A's audio in; synth-corpus reuses those
@@ -63,8 +66,9 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
       cp -al "$data/A/wav/$s/." "$data/B_$e/wav/$s/" 2>/dev/null \
         || log "some of $data/A/wav/$s was not hard-linked (another filesystem, or B has its own files): B synthesizes what it lacks"
     done
+    # shellcheck disable=SC2086
     timed asr synth-corpus --out-dir "$data/B_$e" --engines espeak,piper,flite,festival --heldout-engines "$e" \
-      --train-hours "$b_hours" --nj "$nj" --seed "$seed"
+      --train-hours "$b_hours" --nj "$nj" --seed "$seed" $synth_args
   done
 fi
 
