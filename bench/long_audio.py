@@ -114,7 +114,7 @@ _PAIR, _DELETE, _INSERT = b"pdi"  # backtrace moves of ``pairs``, one byte a cel
 
 
 def pairs(ref_words: list[tuple[str, float, float]], hyp_words: list[tuple[str, float, float]],
-          tol: float = 0.1) -> dict[int, int]:
+          tol: float) -> dict[int, int]:
     """Reference word index -> hypothesis word index, for words paired (equal or substituted) by the WER alignment.
 
     Of the alignments with the fewest edits (the WER's), the one that pairs the most words within ``tol``
