@@ -46,6 +46,20 @@ def test_transcribe_bad_files_reported_others_still_done(overfit_run, tmp_path, 
     assert "is a directory" in out.err
 
 
+def test_transcribe_needs_no_scoring_stack(overfit_run):
+    import subprocess
+    import sys
+
+    # A deployment (a GPU image, say) may have torch and soundfile but not jiwer, which only scoring needs.
+    dd = read_datadir(overfit_run["data"])
+    utt = dd.utt_ids[2]
+    code = ("import sys; sys.modules['jiwer'] = None; from asr.cli import main; "
+            f"sys.exit(main(['transcribe', {str(overfit_run['model_dir'])!r}, {str(dd.audio_path(utt))!r}]))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == overfit_run["texts"][utt]
+
+
 def test_decode_and_score_stages(overfit_run, tmp_path, capsys):
     out = tmp_path / "decode"
     assert asr_main(["decode", str(overfit_run["model_dir"]), str(overfit_run["data"]), str(out)]) == 0

@@ -22,7 +22,6 @@ from asr.data.datadir import read_datadir
 from asr.decode.beam import BeamSearchDecoder, resolve_lm
 from asr.decode.decode_data import datadir_log_probs, decode_batch
 from asr.decode.decoder import DecodeConfig, GreedyDecoder, save_decode_config
-from asr.evaluate.scoring import score
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +63,9 @@ def _wer(decoder, tokenizer, cache, refs: dict[str, str]) -> tuple[float, dict[s
     hyps: dict[str, str] = {}
     for utts, lp, lens in cache:
         hyps.update(zip(utts, decode_batch(decoder, tokenizer, lp, lens), strict=True))
+    # Imported here: the CLI builds this command's parser from TuneConfig, and transcription must not need jiwer.
+    from asr.evaluate.scoring import score
+
     return score(refs, hyps).wer.error_rate, hyps
 
 
