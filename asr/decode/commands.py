@@ -98,7 +98,7 @@ def run_lm(args: argparse.Namespace) -> int:
 
 
 def add_tune_arguments(p: argparse.ArgumentParser) -> None:
-    from asr.decode.tune import TuneConfig
+    from asr.decode.tune_config import TuneConfig
 
     d = TuneConfig(lm="")
     p.add_argument("model_dir")
@@ -113,7 +113,8 @@ def add_tune_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_tune(args: argparse.Namespace) -> int:
-    from asr.decode.tune import TuneConfig, format_grid, tune_lm
+    from asr.decode.tune import format_grid, tune_lm
+    from asr.decode.tune_config import TuneConfig
     from asr.transcribe import Recognizer
 
     if not args.lm:

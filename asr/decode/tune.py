@@ -13,7 +13,7 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -22,23 +22,12 @@ from asr.data.datadir import read_datadir
 from asr.decode.beam import BeamSearchDecoder, resolve_lm
 from asr.decode.decode_data import datadir_log_probs, decode_batch
 from asr.decode.decoder import DecodeConfig, GreedyDecoder, save_decode_config
+from asr.decode.tune_config import TuneConfig
+from asr.evaluate.scoring import score
 
 log = logging.getLogger(__name__)
 
 MODEL_LM, MODEL_LEXICON = "lm.arpa", "lexicon.txt"
-
-
-@dataclass
-class TuneConfig:
-    lm: str  # ARPA file or `asr lm` directory
-    lexicon: str = ""  # default: the LM's (see asr.decode.beam.resolve_lm)
-    beam: int = 50
-    # α multiplies log10 LM probabilities while acoustic scores are natural logs, hence values above 1.
-    lm_weights: list[float] = field(default_factory=lambda: [0.5, 1.0, 1.5, 2.0, 3.0])
-    word_scores: list[float] = field(default_factory=lambda: [-1.0, 0.0, 1.0, 2.0])
-    beam_threshold: float = 25.0
-    copy_lm: bool = True  # copy LM + lexicon into the model dir (paths in decode.json stay valid if it moves)
-    batch_seconds: float = 240.0
 
 
 @dataclass
@@ -63,9 +52,6 @@ def _wer(decoder, tokenizer, cache, refs: dict[str, str]) -> tuple[float, dict[s
     hyps: dict[str, str] = {}
     for utts, lp, lens in cache:
         hyps.update(zip(utts, decode_batch(decoder, tokenizer, lp, lens), strict=True))
-    # Imported here: the CLI builds this command's parser from TuneConfig, and transcription must not need jiwer.
-    from asr.evaluate.scoring import score
-
     return score(refs, hyps).wer.error_rate, hyps
 
 
