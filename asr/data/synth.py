@@ -6,13 +6,14 @@ Design
   :func:`asr.text.normalize.normalize_text`, filtered by length, then split *by sentence* into
   disjoint test / dev / train pools with a seeded shuffle. The normalized text is what is spoken,
   so audio and transcript always match.
-* **Engines and voices.** Every installed engine among eSpeak (pip), Piper (pip extra), Flite and
-  Festival (Debian) is used; the log and the corpus card say which. Which voices are held out for
-  dev and test, and each engine's share of the utterances, come from a data file
-  (``asr/data/voices.yaml``, :mod:`asr.data.voices`). eSpeak voices are ``<accent>+<variant>``
+* **Engines and voices.** Every installed engine among eSpeak (pip), Piper (pip extra), Flite,
+  Festival, RHVoice, MBROLA and SVOX Pico (Debian) is used; the log and the corpus card say which.
+  Which voices are held out for dev and test, and each engine's share of the utterances, come from
+  a data file (``asr/data/voices.yaml``, :mod:`asr.data.voices`). eSpeak voices are ``<accent>+<variant>``
   and are split by variant: a held-out variant is never used in train under any accent, so dev
   and test measure generalisation to unseen voices (accents are shared). Piper has a single
-  voice, which cannot be split, so it is used for train only. ``heldout_engines`` leaves whole
+  voice, which cannot be split, so it is used for train only; so are RHVoice, MBROLA and Pico, whose
+  voices the shipped inventory does not hold out. ``heldout_engines`` leaves whole
   engines out of train/dev/test and gives each a ``test_<engine>`` set spoken by all its voices
   (the same sentences as ``test``): generalisation to an engine never heard.
 * **Determinism.** Everything about utterance *i* of a split -- sentence, engine, voice,
@@ -74,6 +75,18 @@ _ESPEAK_EST = (0.10, 0.0524)  # s, s per character at 175 wpm
 _PIPER_EST = (0.31, 0.0487)  # s, s per character at length_scale 1
 _FLITE_EST = (0.20, 0.055)  # s, s per character at duration_stretch 1 (a few sentences per voice)
 _FESTIVAL_EST = (0.20, 0.060)
+# Fitted on 20 sentences per voice with the default parameter ranges (characters scaled by the normal
+# rate over the drawn one: RHVoice and Pico in percent, MBROLA in words per minute); on 20 other
+# sentences per voice the estimated total was within 1% (RHVoice, Pico) and 3% (MBROLA) of the measured.
+_RHVOICE_EST = (0.49, 0.0498)  # s, s per character at rate 100 (80 utterances: 4 voices)
+_MBROLA_EST = (0.15, 0.0430)  # s, s per character at 175 wpm (80 utterances: 4 voices)
+_PICO_EST = (0.32, 0.0533)  # s, s per character at speed 100 (40 utterances: 2 voices)
+# Engines whose voices plan_job drew before RHVoice, MBROLA and Pico existed: the new engines' draws
+# come after all of these, so a corpus without the new engines is the same as before they were added.
+_FIRST_OTHER_ENGINES = ("festival", "flite", "piper")
+_DEBIAN_INSTALL = ("apt-get install flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts; "
+                   "with Debian's contrib and non-free components: apt-get install rhvoice rhvoice-english "
+                   "espeak-ng mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 libttspico-utils")
 
 
 def fortune_prompts_path() -> Path:
@@ -113,6 +126,13 @@ class SynthConfig:
     piper_noise_w: tuple[float, float] = (0.6, 1.0)
     flite_duration_stretch: tuple[float, float] = (0.85, 1.2)
     festival_duration_stretch: tuple[float, float] = (0.85, 1.2)
+    rhvoice_rate: tuple[int, int] = (85, 120)  # percent of the voice's normal speaking rate
+    rhvoice_pitch: tuple[int, int] = (85, 115)  # percent of the voice's normal pitch
+    mbrola_rate: tuple[int, int] = (150, 210)  # words per minute (eSpeak's default: 175)
+    mbrola_pitch: tuple[int, int] = (35, 65)  # eSpeak's 0-99 pitch, 50 = the voice's own, ~1% of F0 a unit
+    mbrola_pitch_range: tuple[int, int] = (35, 75)  # 0-100, 50 = the voice's own intonation range
+    pico_speed: tuple[int, int] = (85, 120)  # percent of the normal speaking rate
+    pico_pitch: tuple[int, int] = (85, 115)  # percent of the normal pitch
     trim_db: float = 40.0  # silence = frames this far below the loudest frame
     trim_pad: float = 0.1  # seconds of silence kept at each end
 
@@ -148,7 +168,7 @@ def safe_id(s: str) -> str:
 
 def speaker_id(engine: str, voice: str) -> str:
     """``espeak`` + ``en-us+m3`` -> ``espeak_en-us_m3``; ``piper`` + ``piper-joe`` -> ``piper_joe``;
-    ``flite`` + ``slt`` -> ``flite_slt``."""
+    ``flite`` + ``slt`` -> ``flite_slt``; ``pico`` + ``en-US`` -> ``pico_en-US``."""
     if engine == "piper":
         return "piper_" + safe_id(voice.removeprefix("piper-"))
     if engine != "espeak":
@@ -189,6 +209,8 @@ def plan_job(cfg: SynthConfig, split: str, index: int, pool: list[str], language
 
     The draws happen in a fixed order whatever the engines, so an eSpeak utterance is the same
     whichever other engines are installed (and the same as before Flite and Festival were added).
+    The draws for RHVoice, MBROLA and Pico come after all the others, so a corpus made without
+    them is the same as before they were added.
     """
     rng = random.Random(f"{cfg.seed}:{split}:{index}")
     u_engine = rng.random()
@@ -206,10 +228,18 @@ def plan_job(cfg: SynthConfig, split: str, index: int, pool: list[str], language
         "noise_w": _uniform(rng, cfg.piper_noise_w),
     }
     seed = rng.randrange(2**31)
-    other_voice = {e: rng.choice(v) for e, v in sorted(voices.voices.items()) if e != "espeak"}
+    other_voice = {e: rng.choice(v) for e, v in sorted(voices.voices.items()) if e in _FIRST_OTHER_ENGINES}
     other_params = {"flite": {"duration_stretch": _uniform(rng, cfg.flite_duration_stretch)},
                     "festival": {"duration_stretch": _uniform(rng, cfg.festival_duration_stretch)},
                     "piper": piper_params}
+    other_params["rhvoice"] = {"rate": _uniform_int(rng, cfg.rhvoice_rate),
+                               "pitch": _uniform_int(rng, cfg.rhvoice_pitch)}
+    other_params["mbrola"] = {"rate": _uniform_int(rng, cfg.mbrola_rate), "pitch": _uniform_int(rng, cfg.mbrola_pitch),
+                              "pitch_range": _uniform_int(rng, cfg.mbrola_pitch_range)}
+    other_params["pico"] = {"speed": _uniform_int(rng, cfg.pico_speed), "pitch": _uniform_int(rng, cfg.pico_pitch)}
+    for e in ENGINE_NAMES:  # engines added later, in a fixed order, after every other draw
+        if e != "espeak" and e not in _FIRST_OTHER_ENGINES and voices.voices.get(e):
+            other_voice[e] = rng.choice(voices.voices[e])
     text = pool[index % len(pool)]
     engine = voices.engine_for(u_engine)
     if engine == "espeak":
@@ -235,6 +265,15 @@ def estimate_duration(job: Job) -> float:
     if job.engine in ("flite", "festival"):
         a, b = _FLITE_EST if job.engine == "flite" else _FESTIVAL_EST
         return a + b * n_chars * job.params["duration_stretch"]
+    if job.engine == "rhvoice":
+        a, b = _RHVOICE_EST
+        return a + b * n_chars * 100.0 / job.params["rate"]
+    if job.engine == "mbrola":
+        a, b = _MBROLA_EST
+        return a + b * n_chars * 175.0 / job.params["rate"]
+    if job.engine == "pico":
+        a, b = _PICO_EST
+        return a + b * n_chars * 100.0 / job.params["speed"]
     a, b = _ESPEAK_EST
     n_gaps = max(0, len(job.text.split()) - 1)
     return a + b * n_chars * 175.0 / job.params["rate"] + 0.01 * job.params["word_gap"] * n_gaps
@@ -417,6 +456,9 @@ def _check_resume(out: Path, resolved: dict[str, Any]) -> None:
     if not prev_path.is_file():
         return
     prev = yaml.safe_load(prev_path.read_text(encoding="utf-8")) or {}
+    # A field added since that corpus was made counts as its default there (e.g. rhvoice_rate).
+    defaults = {k: v for k, v in _config_dict(SynthConfig()).items() if k not in prev}
+    prev = {**defaults, **prev}
     diff = sorted(k for k in set(prev) | set(resolved)
                   if k not in _RESUMABLE_FIELDS and prev.get(k) != resolved.get(k))
     if diff:
@@ -456,8 +498,8 @@ def build_synth_corpus(cfg: SynthConfig, progress: bool = True) -> dict[str, Any
         raise TTSError("the espeak engine is required (its accents and held-out variants make dev and test) "
                        "but is not available")
     log.info("TTS engines: using %s%s", ", ".join(engines),
-             f"; not available: {', '.join(missing)} (Debian engines: apt-get install flite festival "
-             f"festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts; Piper: pip install 'asr[piper]')"
+             f"; not available: {', '.join(missing)} (Debian engines: {_DEBIAN_INSTALL}; "
+             f"Piper: pip install 'asr[piper]')"
              if missing else "")
     bad_heldout = sorted(set(cfg.heldout_engines) - set(engines))
     if bad_heldout:
@@ -502,7 +544,8 @@ def build_synth_corpus(cfg: SynthConfig, progress: bool = True) -> dict[str, Any
         "params": {k: resolved[k] for k in ("espeak_rate", "espeak_pitch", "espeak_pitch_range",
                                             "espeak_word_gap", "piper_length_scale", "piper_noise_scale",
                                             "piper_noise_w", "flite_duration_stretch", "festival_duration_stretch",
-                                            "trim_db", "trim_pad")},
+                                            "rhvoice_rate", "rhvoice_pitch", "mbrola_rate", "mbrola_pitch",
+                                            "mbrola_pitch_range", "pico_speed", "pico_pitch", "trim_db", "trim_pad")},
         "splits": {},
         "failures": [],
     }
@@ -625,6 +668,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    metavar="LO,HI", help="Flite duration stretch range (>1 is slower)")
     p.add_argument("--festival-duration-stretch", type=_pair(float), default=fmt(d.festival_duration_stretch),
                    metavar="LO,HI", help="Festival duration stretch range (>1 is slower)")
+    p.add_argument("--rhvoice-rate", type=_pair(int), default=fmt(d.rhvoice_rate), metavar="LO,HI",
+                   help="RHVoice speaking rate range, percent of normal (>100 is faster)")
+    p.add_argument("--rhvoice-pitch", type=_pair(int), default=fmt(d.rhvoice_pitch), metavar="LO,HI",
+                   help="RHVoice pitch range, percent of normal")
+    p.add_argument("--mbrola-rate", type=_pair(int), default=fmt(d.mbrola_rate), metavar="LO,HI",
+                   help="MBROLA (espeak-ng) speaking rate range, words per minute")
+    p.add_argument("--mbrola-pitch", type=_pair(int), default=fmt(d.mbrola_pitch), metavar="LO,HI",
+                   help="MBROLA pitch range (espeak-ng's 0-99; 50 is the voice's own)")
+    p.add_argument("--mbrola-pitch-range", type=_pair(int), default=fmt(d.mbrola_pitch_range), metavar="LO,HI",
+                   help="range of MBROLA's intonation range parameter (0-100; 50 is the voice's own, 0 monotone)")
+    p.add_argument("--pico-speed", type=_pair(int), default=fmt(d.pico_speed), metavar="LO,HI",
+                   help="SVOX Pico speed range, percent of normal (>100 is faster)")
+    p.add_argument("--pico-pitch", type=_pair(int), default=fmt(d.pico_pitch), metavar="LO,HI",
+                   help="SVOX Pico pitch range, percent of normal")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
