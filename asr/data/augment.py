@@ -17,6 +17,11 @@ range. They are applied in this order (the order sound takes from a talker to a 
 ``telephone``  8 kHz round trip, 300-3400 Hz band-pass, then a codec: mu-law companding (8 bit, G.711,
                in numpy) or G.722 (through ``ffmpeg``, only where it is on PATH; otherwise the codec is
                skipped and the record says why); duration kept
+``mic``        microphone and channel colouring: a high-pass (low cut) and a low-pass (high cut, as many
+               MP3-sourced recordings of audiobooks have) at drawn corner frequencies, a spectral tilt and
+               a few peaking filters of drawn centre, gain and width; duration kept
+``codec``      MP3 encode and decode (libsndfile's LAME/mpg123) at a drawn compression level (VBR, ~50 to
+               ~20 kbit/s at 16 kHz); duration kept
 ``gain``       constant gain in dB
 ``loudness``   slow gain envelope (smooth random curve through points ``period_s`` apart, ``depth_db`` peak
                to peak), like a talker moving or an automatic gain control
@@ -69,12 +74,15 @@ from asr.data.perturb import speed_perturb
 
 log = logging.getLogger(__name__)
 
-EFFECTS = ("speed", "pitch", "reverb", "babble", "noise", "telephone", "gain", "loudness")
+# Effects are applied in this order; a new one goes at the end (each draws from its own sub-generator,
+# whose seed is the effect's position in this tuple: appending keeps the draws of the others unchanged).
+EFFECTS = ("speed", "pitch", "reverb", "babble", "noise", "telephone", "gain", "loudness", "mic", "codec")
 NOISE_EXPONENTS = {"white": 0.0, "pink": 1.0, "brown": 2.0}  # power spectral density ~ 1 / f**exponent
 CODECS = ("none", "mulaw", "g722")
 PEAK = 0.99  # peak a copy is scaled down to when an effect pushed it past full scale
 MIN_SAMPLES = 160  # 10 ms at 16 kHz: shorter input is not speech and breaks the filters
 TELEPHONE_RATE = 8000
+MAX_MP3_COMPRESSION = 0.9  # libsndfile refuses 1.0 for MP3
 FORMAT_VERSION = 1  # part of each file's key: bump when the same config would now give different audio
 
 
@@ -140,6 +148,23 @@ class LoudnessConfig:
 
 
 @dataclass
+class MicConfig:
+    prob: float = 0.0
+    low_cut_hz: list[float] = field(default_factory=lambda: [40.0, 250.0])  # 2nd-order high-pass corner
+    high_cut_prob: float = 0.5  # of the copies that get ``mic``, those also low-passed
+    high_cut_hz: list[float] = field(default_factory=lambda: [3500.0, 7500.0])  # 6th-order low-pass corner
+    tilt_db: list[float] = field(default_factory=lambda: [-6.0, 6.0])  # gain at 8 kHz relative to 1 kHz
+    peaks: list[int] = field(default_factory=lambda: [0, 3])  # peaking filters, inclusive range
+    peak_db: list[float] = field(default_factory=lambda: [-8.0, 8.0])
+
+
+@dataclass
+class CodecConfig:
+    prob: float = 0.0
+    compression: list[float] = field(default_factory=lambda: [0.0, 0.9])  # libsndfile MP3 compression level
+
+
+@dataclass
 class AugmentConfig:
     """What ``asr augment`` does to each copy (module docstring). Ranges are ``[low, high]``, drawn uniformly."""
 
@@ -152,6 +177,8 @@ class AugmentConfig:
     telephone: TelephoneConfig = field(default_factory=TelephoneConfig)
     gain: GainConfig = field(default_factory=GainConfig)
     loudness: LoudnessConfig = field(default_factory=LoudnessConfig)
+    mic: MicConfig = field(default_factory=MicConfig)
+    codec: CodecConfig = field(default_factory=CodecConfig)
 
     def check(self) -> None:
         """Raise ConfigError naming the first bad field."""
@@ -163,7 +190,10 @@ class AugmentConfig:
                   "reverb.drr_db": self.reverb.drr_db, "babble.speakers": self.babble.speakers,
                   "babble.snr_db": self.babble.snr_db, "noise.snr_db": self.noise.snr_db,
                   "telephone.band_hz": self.telephone.band_hz, "gain.db": self.gain.db,
-                  "loudness.depth_db": self.loudness.depth_db, "loudness.period_s": self.loudness.period_s}
+                  "loudness.depth_db": self.loudness.depth_db, "loudness.period_s": self.loudness.period_s,
+                  "mic.low_cut_hz": self.mic.low_cut_hz, "mic.high_cut_hz": self.mic.high_cut_hz,
+                  "mic.tilt_db": self.mic.tilt_db, "mic.peaks": self.mic.peaks, "mic.peak_db": self.mic.peak_db,
+                  "codec.compression": self.codec.compression}
         for name, r in ranges.items():
             if not (isinstance(r, list | tuple) and len(r) == 2 and all(_is_number(v) for v in r) and r[0] <= r[1]):
                 raise ConfigError(f"{name} must be [low, high] with low <= high, got {r!r}")
@@ -174,6 +204,15 @@ class AugmentConfig:
                 raise ConfigError(f"{name} must be positive, got {r!r}")
         if not self.speed.factors or not all(_is_number(f) and f > 0 for f in self.speed.factors):
             raise ConfigError(f"speed.factors must be positive numbers, got {self.speed.factors!r}")
+        if not 0.0 <= self.mic.high_cut_prob <= 1.0:
+            raise ConfigError(f"mic.high_cut_prob must be in [0, 1], got {self.mic.high_cut_prob}")
+        if not (0 < self.mic.low_cut_hz[0] and self.mic.high_cut_hz[1] < SAMPLE_RATE / 2):
+            raise ConfigError(f"mic corner frequencies must lie inside (0, {SAMPLE_RATE // 2}) Hz")
+        if not (all(isinstance(n, int) for n in self.mic.peaks) and self.mic.peaks[0] >= 0):
+            raise ConfigError(f"mic.peaks must be non-negative integers, got {self.mic.peaks!r}")
+        if not (0.0 <= self.codec.compression[0] and self.codec.compression[1] <= MAX_MP3_COMPRESSION):
+            raise ConfigError(f"codec.compression must lie in [0, {MAX_MP3_COMPRESSION}], "
+                              f"got {self.codec.compression!r}")
         if not all(isinstance(s, int) for s in self.babble.speakers):
             raise ConfigError(f"babble.speakers must be integers, got {self.babble.speakers!r}")
         if self.babble.pool_size < self.babble.speakers[0]:
@@ -378,8 +417,64 @@ def _loudness(x: np.ndarray, sr: int, rng: np.random.Generator, c: LoudnessConfi
     return x * 10.0 ** (envelope_db / 20.0), {"depth_db": depth, "period_s": period}
 
 
+def peaking_filter(f0: float, gain_db: float, q: float, sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """Biquad ``(b, a)`` of a peaking equalizer (RBJ's audio EQ cookbook): ``gain_db`` at ``f0``, width ``q``."""
+    amp = 10.0 ** (gain_db / 40.0)
+    w0 = 2.0 * np.pi * f0 / sr
+    alpha = np.sin(w0) / (2.0 * q)
+    b = np.array([1.0 + alpha * amp, -2.0 * np.cos(w0), 1.0 - alpha * amp])
+    a = np.array([1.0 + alpha / amp, -2.0 * np.cos(w0), 1.0 - alpha / amp])
+    return b / a[0], a / a[0]
+
+
+def _mic(x: np.ndarray, sr: int, rng: np.random.Generator, c: MicConfig, _pool) -> Effect:
+    from scipy.signal import butter, lfilter, sosfilt
+
+    low = _uniform(rng, c.low_cut_hz, 0)
+    y = sosfilt(butter(2, low, btype="highpass", fs=sr, output="sos"), x)
+    rec: dict[str, Any] = {"low_cut_hz": low}
+    if rng.random() < c.high_cut_prob:
+        high = min(_uniform(rng, c.high_cut_hz, 0), 0.45 * sr)
+        y = sosfilt(butter(6, high, btype="lowpass", fs=sr, output="sos"), y)
+        rec["high_cut_hz"] = high
+    # Tilt: a first-order high shelf, 1 at DC and ~tilt_db at 8 kHz (the input plus a scaled 1 kHz high-pass).
+    tilt = _uniform(rng, c.tilt_db, 1)
+    if tilt:
+        y = y + (10.0 ** (tilt / 20.0) - 1.0) * sosfilt(butter(1, 1000.0, btype="highpass", fs=sr, output="sos"), y)
+        rec["tilt_db"] = tilt
+    peaks = []
+    for _ in range(int(rng.integers(c.peaks[0], c.peaks[1] + 1))):
+        f0 = round(float(np.exp(rng.uniform(np.log(200.0), np.log(0.4 * sr)))))
+        gain, q = _uniform(rng, c.peak_db, 1), _uniform(rng, [0.7, 3.0])
+        b, a = peaking_filter(f0, gain, q, sr)
+        y = lfilter(b, a, y)
+        peaks.append({"hz": f0, "db": gain, "q": q})
+    if peaks:
+        rec["peaks"] = peaks
+    return y, rec
+
+
+def mp3_round_trip(x: np.ndarray, sample_rate: int, compression: float) -> np.ndarray:
+    """``x`` encoded as MP3 and decoded again (libsndfile), same length; ``compression`` in [0, 0.9]."""
+    import io
+
+    buf = io.BytesIO()
+    sf.write(buf, np.clip(x, -1.0, 1.0).astype(np.float32), sample_rate, format="MP3", subtype="MPEG_LAYER_III",
+             compression_level=compression)
+    buf.seek(0)
+    y, _ = sf.read(buf, dtype="float64")
+    return _fit_length(y, len(x))
+
+
+def _codec(x: np.ndarray, sr: int, rng: np.random.Generator, c: CodecConfig, _pool) -> Effect:
+    level = _uniform(rng, c.compression)
+    # The codec saturates at full scale: run it on the wave scaled into range, restore the level after.
+    scale = max(float(np.max(np.abs(x))), 1.0)
+    return mp3_round_trip(x / scale, sr, level) * scale, {"type": "mp3", "compression": level}
+
+
 _APPLY = {"speed": _speed, "pitch": _pitch, "reverb": _reverb, "babble": _babble, "noise": _noise,
-          "telephone": _telephone, "gain": _gain, "loudness": _loudness}
+          "telephone": _telephone, "gain": _gain, "loudness": _loudness, "mic": _mic, "codec": _codec}
 
 
 def augment_waveform(wave: np.ndarray, sample_rate: int, rng: np.random.Generator, cfg: AugmentConfig,

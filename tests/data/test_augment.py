@@ -213,6 +213,48 @@ def test_loudness_is_a_slow_envelope_within_its_depth(speech):
     assert np.percentile(np.abs(np.diff(dense)), 99) < 0.5
 
 
+def test_mic_low_and_high_cut_at_the_drawn_corners(speech):
+    cfg = only("mic", low_cut_hz=[300.0, 300.0], high_cut_prob=1.0, high_cut_hz=[3000.0, 3000.0], tilt_db=[0.0, 0.0],
+               peaks=[0, 0])
+    out, rec = augment_waveform(speech, SR, np.random.default_rng(0), cfg)
+    assert rec == {"mic": {"low_cut_hz": 300.0, "high_cut_hz": 3000.0}} and len(out) == len(speech)
+    assert band_fraction(out, 5000, SR / 2) < 1e-3 * band_fraction(speech, 5000, SR / 2)
+    assert band_fraction(out, 0, 100) < 0.05 * band_fraction(speech, 0, 100)
+    # The pass band is left as it was: the speech between the corners keeps its level.
+    f, p_in = welch(speech.astype(np.float64), fs=SR, nperseg=1024)
+    _, p_out = welch(out.astype(np.float64), fs=SR, nperseg=1024)
+    mid = (f >= 800) & (f <= 2000)
+    assert 10 * np.log10(p_out[mid].sum() / p_in[mid].sum()) == pytest.approx(0.0, abs=0.5)
+
+
+@pytest.mark.parametrize("tilt", [-6.0, 6.0])
+def test_mic_tilt_and_peak_colour_the_spectrum(speech, tilt):
+    cfg = only("mic", low_cut_hz=[20.0, 20.0], high_cut_prob=0.0, tilt_db=[tilt, tilt], peaks=[0, 0])
+    out, rec = augment_waveform(speech, SR, np.random.default_rng(0), cfg)
+    assert rec["mic"]["tilt_db"] == tilt
+    f, p_in = welch(speech.astype(np.float64), fs=SR, nperseg=1024)
+    _, p_out = welch(out.astype(np.float64), fs=SR, nperseg=1024)
+    gain_db = 10 * np.log10(p_out / p_in)
+    low, high = gain_db[(f > 150) & (f < 300)].mean(), gain_db[(f > 6000) & (f < 7500)].mean()
+    assert abs(low) < 1.0 and high - low == pytest.approx(tilt, abs=1.5)
+    cfg = only("mic", low_cut_hz=[20.0, 20.0], high_cut_prob=0.0, tilt_db=[0.0, 0.0], peaks=[1, 1],
+               peak_db=[8.0, 8.0])
+    out, rec = augment_waveform(speech, SR, np.random.default_rng(0), cfg)
+    (peak,) = rec["mic"]["peaks"]
+    _, p_out = welch(out.astype(np.float64), fs=SR, nperseg=1024)
+    at = np.argmin(np.abs(f - peak["hz"]))
+    assert peak["db"] == 8.0 and 10 * np.log10(p_out[at] / p_in[at]) == pytest.approx(8.0, abs=1.0)
+
+
+def test_codec_mp3_round_trip_keeps_time_and_loses_a_little(speech):
+    out, rec = augment_waveform(speech, SR, np.random.default_rng(0), only("codec", compression=[0.5, 0.5]))
+    assert rec == {"codec": {"type": "mp3", "compression": 0.5}} and len(out) == len(speech)
+    lag = int(np.argmax(np.correlate(out[:SR], speech[:SR], "full"))) - (SR - 1)
+    assert lag == 0  # decoded in step with the input: word times stay where they were
+    assert 10 < snr_db(speech, out, {}) < 45  # lossy, far from garbage
+    assert band_fraction(out, 7000, SR / 2) < band_fraction(speech, 7000, SR / 2)  # the encoder drops the top
+
+
 def test_too_loud_copy_is_scaled_down_not_clipped(speech):
     out, rec = augment_waveform(speech, SR, np.random.default_rng(0), only("gain", db=[12.0, 12.0]))
     assert np.max(np.abs(out)) == pytest.approx(0.99, abs=1e-6)
@@ -227,6 +269,7 @@ def test_every_effect_at_once_is_recorded_and_deterministic(speakers):
         getattr(cfg, name).prob = 1.0
     cfg.speed.factors = [1.1]
     cfg.telephone.codecs = ["mulaw"]
+    cfg.mic.high_cut_prob = 1.0
     out, rec = augment_waveform(speech, SR, utterance_rng(7, "u1"), cfg, others)
     assert set(rec) - {"peak_norm_db"} == set(EFFECTS)
     assert out.dtype == np.float32 and np.max(np.abs(out)) <= 1.0 and np.all(np.isfinite(out))
