@@ -198,7 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
             ("subset-data", "asr.data.subset", "part of a data directory: by speaker prefix, utterance list, count"),
             ("speed-perturb", "asr.data.perturb", "add speed-perturbed copies (e.g. 0.9, 1.1) of a data directory"),
             ("augment", "asr.data.augment", "augmented copies of a data dir: noise, babble, reverb, telephone, ..."),
-            ("tokenizer", "asr.text.tokenizer", "build output units (BPE via sentencepiece, or characters)")):
+            ("tokenizer", "asr.text.tokenizer", "build output units (BPE via sentencepiece, or characters)"),
+            ("lm-text", "asr.text.lm_corpus", "LM text for real read speech from installed Debian packages")):
         p = sub.add_parser(name, help=help_, formatter_class=FORMATTER)
         importlib.import_module(module).add_arguments(p)
         p.set_defaults(func=cmd_module_run, module=module)
