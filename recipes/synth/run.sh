@@ -4,30 +4,42 @@
 #   bash recipes/synth/run.sh                      # all stages
 #   bash recipes/synth/run.sh --stage 3 --stop-stage 5
 #   bash recipes/synth/run.sh --train-hours 1 --train-args "epochs=3"
-#   bash recipes/synth/run.sh --stage 6 --stop-stage 8    # LM from the training text, tune on dev, decode test
+#   bash recipes/synth/run.sh --stage 6 --stop-stage 8    # LM, tune on the real dev set, decode the test sets
 #
-# Stages: 0 corpus, 1 validate, 2 features, 3 train, 4 greedy decode of test, 5 score it (+ report),
-#         6 n-gram LM, 7 tune LM weight/word score on dev, 8 LM beam search on test + score, 9 transcribe.
+# Stages: 0 corpus, its augmented copy, the real-speech dev set; 1 validate, 2 features, 3 train,
+#         4 greedy decode of the test sets, 5 score them (+ reports), 6 n-gram LM, 7 tune LM weight/word score,
+#         8 LM beam search on the test sets + score, 9 transcribe.
+# Test sets: the synthetic test set (held-out voices) and, when --realdev names a folder of real human
+# speech with a manifest.tsv (file, seconds, speaker, gender, transcript) or a data dir, that real dev
+# set: the measure that matters. It is never trained on; the LM weights are tuned on it when it is there.
+# `bash recipes/synth/install_deps.sh` (root) installs the Debian TTS engines and LM texts it uses.
 set -euo pipefail
 
 stage=0
 stop_stage=9
 nj=2
 seed=0
-# TTS engines, those installed among them (the log says which). The pip ones by default, so the run
-# takes the same ~23 minutes wherever Debian's are installed too: Festival makes ~16 h of audio per hour
-# on 2 cores, eSpeak ~450. `--engines espeak,piper,flite,festival` for the multi-engine corpus.
-engines=espeak,piper
-train_hours=30       # hours of synthetic training speech
+# TTS engines, those installed among them (the log says which), and their shares (voices). eSpeak is pip's;
+# Flite, RHVoice, MBROLA and Pico come from Debian (bash recipes/synth/install_deps.sh). Festival (~16 h of
+# audio per hour on 2 cores) and Piper (~5 s of audio per CPU second) would take most of the 30 minutes:
+# `--engines espeak,flite,festival,rhvoice,mbrola,pico,piper` adds them.
+engines=espeak,flite,rhvoice,mbrola,pico
+voices=recipes/synth/conf/voices_real.yaml
+train_hours=15       # hours of synthetic training speech
 dev_utts=200
 test_utts=300
+augment_config=recipes/synth/conf/augment_real.yaml  # channel realism (room, noise, mic, codec); "none": clean
 train_config=recipes/synth/conf/train.yaml
 train_args=""        # extra key=value overrides for asr train
 ngpu=1               # training processes (GPUs); > 1 runs torchrun --nproc-per-node (DistributedDataParallel)
 data=data/synth
 exp=exp/synth
-lm_order=3           # word n-gram LM (interpolated modified Kneser-Ney) from the training text only
+lm_order=3           # word n-gram LM (interpolated modified Kneser-Ney): training text + lm_sources
+lm_sources=gcide-quotes,gcide-notes,austen   # asr lm-text (Debian dict-gcide, r-cran-janeaustenr); "": training text only
 beam=50
+lm_weights=1,1.5,2.5    # stage 7's grid: LM weight alpha x word score beta
+word_scores=-1,0,1
+realdev=../shared/realdev   # real human speech, evaluation only (README: *Real speech*); "" or missing: skipped
 
 cd "$(dirname "$0")/../.."   # run from the repository root
 . recipes/parse_options.sh
@@ -35,21 +47,43 @@ cd "$(dirname "$0")/../.."   # run from the repository root
 log() { echo -e "$(date '+%F %T') (run.sh:${BASH_LINENO[0]}) $*"; }
 timed() { local t0=$SECONDS; "$@"; log "stage took $((SECONDS - t0)) s"; }
 mkdir -p "$exp"
+train_set=train   # what stage 2 and 3 use: the augmented copy of train unless --augment-config none
+[ "$augment_config" != none ] && train_set=train_aug
+test_sets=(test)
+if [ -n "$realdev" ] && { [ -f "$realdev/manifest.tsv" ] || [ -f "$realdev/wav.scp" ]; }; then
+  test_sets+=(realdev)
+else
+  log "no real dev set (${realdev:-none given}: neither manifest.tsv nor a data dir): scoring the synthetic test set only"
+fi
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   log "Stage 0: synthesize the corpus ($train_hours h train, $dev_utts dev, $test_utts test utterances)"
   timed asr synth-corpus --out-dir "$data" --train-hours "$train_hours" --dev-utts "$dev_utts" \
-    --test-utts "$test_utts" --nj "$nj" --seed "$seed" --engines "$engines"
+    --test-utts "$test_utts" --nj "$nj" --seed "$seed" --engines "$engines" --voices "$voices"
+  if [ "$augment_config" != none ]; then
+    log "Stage 0: augment the training set ($augment_config): one copy replaces each utterance -> $data/train_aug"
+    timed asr augment "$data/train" "$data/train_aug" --config "$augment_config" --nj "$nj" --seed "$seed" \
+      --audio-dir "$data/wav/train_aug"
+  fi
+  if [[ " ${test_sets[*]} " == *" realdev "* ]]; then
+    log "Stage 0: the real dev set $realdev -> $data/realdev (evaluation only)"
+    if [ -f "$realdev/wav.scp" ]; then   # a data dir, e.g. from asr import librispeech
+      asr subset-data "$realdev" "$data/realdev" --first 1000000000
+    else                                 # a folder of audio + manifest.tsv (file, seconds, speaker, gender, text)
+      asr import folder "$realdev" "$data/realdev" --transcripts "$realdev/manifest.tsv" \
+        --speaker-from column --speaker-column speaker
+    fi
+  fi
 fi
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   log "Stage 1: validate the data directories"
-  timed asr validate-data "$data/train" "$data/dev" "$data/test"
+  timed asr validate-data "$data/$train_set" "$data/dev" "${test_sets[@]/#/$data/}"
 fi
 
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
   log "Stage 2: log-mel features and global CMVN"
-  timed asr features "$data/train" "$data/feats/train" --nj "$nj" --cmvn
+  timed asr features "$data/$train_set" "$data/feats/$train_set" --nj "$nj" --cmvn
   for part in dev test; do
     timed asr features "$data/$part" "$data/feats/$part" --nj "$nj"
   done
@@ -61,44 +95,63 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   [ "$ngpu" -gt 1 ] && train_cmd=(torchrun --standalone --nproc-per-node "$ngpu" -m asr.cli train)
   # shellcheck disable=SC2086
   timed "${train_cmd[@]}" --config "$train_config" exp_dir="$exp/bilstm_ctc" \
-    train_data="$data/train" train_feats="$data/feats/train" \
+    train_data="$data/$train_set" train_feats="$data/feats/$train_set" \
     dev_data="$data/dev" dev_feats="$data/feats/dev" seed="$seed" $train_args
 fi
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
-  log "Stage 4: greedy decoding of the held-out-voice test set"
-  # --greedy: the model directory may already hold a tuned LM setup (stage 7) that would be used by default.
-  timed asr decode "$exp/bilstm_ctc/model" "$data/test" "$exp/decode_test_greedy" --greedy
+  for set in "${test_sets[@]}"; do
+    log "Stage 4: greedy decoding of $set"
+    # --greedy: the model directory may already hold a tuned LM setup (stage 7) that would be used by default.
+    timed asr decode "$exp/bilstm_ctc/model" "$data/$set" "$exp/decode_${set}_greedy" --greedy
+  done
 fi
+
+score() {  # score SET DECODE_DIR TITLE: WER/CER, reports, and the one-line result in DECODE_DIR/result.txt
+  asr score "$data/$1/text" "$2/hyp.txt" --out-dir "$2" --data-dir "$data/$1" --title "$3" | tee "$2/result.txt"
+}
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   log "Stage 5: scoring"
-  asr score "$data/test/text" "$exp/decode_test_greedy/hyp.txt" --out-dir "$exp/decode_test_greedy" \
-    --data-dir "$data/test" --title "test, greedy" | tee "$exp/decode_test_greedy/result.txt"
-  log "per-utterance alignments: $exp/decode_test_greedy/per_utt.txt; report: $exp/decode_test_greedy/report.html"
+  for set in "${test_sets[@]}"; do
+    score "$set" "$exp/decode_${set}_greedy" "$set, greedy"
+    log "per-utterance alignments: $exp/decode_${set}_greedy/per_utt.txt; report: $exp/decode_${set}_greedy/report.html"
+  done
 fi
 
 lm_dir=$exp/lm_${lm_order}gram
-lm_decode=$exp/decode_test_beam${beam}_lm${lm_order}
 if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
-  log "Stage 6: ${lm_order}-gram word LM from the training text only -> $lm_dir"
-  timed asr lm "$data/train/text" "$lm_dir" --order "$lm_order"
+  log "Stage 6: ${lm_order}-gram word LM: training text + ${lm_sources:-nothing else} -> $lm_dir"
+  # The text stays outside $lm_dir (tune-lm copies the ARPA and lexicon into the model dir, not the text).
+  # Every evaluation set is excluded: books are read in real corpora, and an LM must not hold the test text.
+  lm_text=(asr lm-text "$exp/lm_text.txt" --include "$data/train" --exclude "$data/dev" "${test_sets[@]/#/$data/}")
+  if ! timed "${lm_text[@]}" --sources "$lm_sources"; then
+    log "the LM text sources are not installed (bash recipes/synth/install_deps.sh): training text only"
+    timed "${lm_text[@]}" --sources ""
+  fi
+  timed asr lm "$exp/lm_text.txt" "$lm_dir" --order "$lm_order"
 fi
 
+tune_set=dev
+[[ " ${test_sets[*]} " == *" realdev "* ]] && tune_set=realdev
 if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
-  log "Stage 7: tune the LM weight and word score on dev (written to $exp/bilstm_ctc/model/decode.json)"
-  timed asr tune-lm "$exp/bilstm_ctc/model" "$data/dev" --lm "$lm_dir" --beam "$beam" \
+  log "Stage 7: tune the LM weight and word score on $tune_set (written to $exp/bilstm_ctc/model/decode.json)"
+  timed asr tune-lm "$exp/bilstm_ctc/model" "$data/$tune_set" --lm "$lm_dir" --beam "$beam" \
+    --lm-weights "$lm_weights" --word-scores="$word_scores" \
     | tee "$exp/bilstm_ctc/tune_lm.txt"
 fi
 
 if [ "$stage" -le 8 ] && [ "$stop_stage" -ge 8 ]; then
-  log "Stage 8: beam search with the LM (tuned setup from decode.json) on test, and scoring"
-  timed asr decode "$exp/bilstm_ctc/model" "$data/test" "$lm_decode"
-  asr score "$data/test/text" "$lm_decode/hyp.txt" --out-dir "$lm_decode" --data-dir "$data/test" \
-    --title "test, beam $beam + ${lm_order}-gram LM" | tee "$lm_decode/result.txt"
-  log "greedy:  $(cat "$exp/decode_test_greedy/result.txt" 2>/dev/null || echo 'not scored (stage 5)')"
-  log "LM beam: $(cat "$lm_decode/result.txt")"
-  log "report: $lm_decode/report.html"
+  for set in "${test_sets[@]}"; do
+    log "Stage 8: beam search with the LM (tuned setup from decode.json) on $set, and scoring"
+    lm_decode=$exp/decode_${set}_beam${beam}_lm${lm_order}
+    timed asr decode "$exp/bilstm_ctc/model" "$data/$set" "$lm_decode"
+    score "$set" "$lm_decode" "$set, beam $beam + ${lm_order}-gram LM"
+  done
+  for set in "${test_sets[@]}"; do
+    log "$set greedy:  $(cat "$exp/decode_${set}_greedy/result.txt" 2>/dev/null || echo 'not scored (stage 5)')"
+    log "$set LM beam: $(cat "$exp/decode_${set}_beam${beam}_lm${lm_order}/result.txt")"
+  done
 fi
 
 if [ "$stage" -le 9 ] && [ "$stop_stage" -ge 9 ]; then
