@@ -624,6 +624,28 @@ def _names(s: str) -> list[str]:
     return [x for x in (p.strip() for p in s.split(",")) if x]
 
 
+# The per-engine parameter ranges of SynthConfig, as command-line flags: (field, element type, help).
+_RANGE_FLAGS = (
+    ("espeak_rate", int, "eSpeak speaking rate range, words per minute"),
+    ("espeak_pitch", int, "eSpeak pitch range (0-100)"),
+    ("espeak_pitch_range", int, "range of eSpeak's intonation range parameter (0-100)"),
+    ("espeak_word_gap", int, "eSpeak extra pause between words, units of 10 ms"),
+    ("piper_length_scale", float, "Piper length scale range (>1 is slower)"),
+    ("piper_noise_scale", float, "Piper generator noise range"),
+    ("piper_noise_w", float, "Piper duration noise range"),
+    ("flite_duration_stretch", float, "Flite duration stretch range (>1 is slower)"),
+    ("festival_duration_stretch", float, "Festival duration stretch range (>1 is slower)"),
+    ("rhvoice_rate", int, "RHVoice speaking rate range, percent of normal (>100 is faster)"),
+    ("rhvoice_pitch", int, "RHVoice pitch range, percent of normal"),
+    ("mbrola_rate", int, "MBROLA (espeak-ng) speaking rate range, words per minute"),
+    ("mbrola_pitch", int, "MBROLA pitch range (espeak-ng's 0-99; 50 is the voice's own)"),
+    ("mbrola_pitch_range", int, "range of MBROLA's intonation range parameter (0-100; 50 is the voice's own, "
+                                 "0 monotone)"),
+    ("pico_speed", int, "SVOX Pico speed range, percent of normal (>100 is faster)"),
+    ("pico_pitch", int, "SVOX Pico pitch range, percent of normal"),
+)
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``asr synth-corpus`` / ``python -m asr.data.synth``."""
     d = SynthConfig()
@@ -648,40 +670,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="engines left out of train/dev/test, each tested on its own test_<engine> set")
     p.add_argument("--min-words", type=int, default=d.min_words, help="shortest sentence, in words")
     p.add_argument("--max-words", type=int, default=d.max_words, help="longest sentence, in words")
-    p.add_argument("--espeak-rate", type=_pair(int), default=fmt(d.espeak_rate), metavar="LO,HI",
-                   help="eSpeak speaking rate range, words per minute")
-    p.add_argument("--espeak-pitch", type=_pair(int), default=fmt(d.espeak_pitch), metavar="LO,HI",
-                   help="eSpeak pitch range (0-100)")
-    p.add_argument("--espeak-pitch-range", type=_pair(int), default=fmt(d.espeak_pitch_range),
-                   metavar="LO,HI",
-                   help="range of eSpeak's intonation range parameter (0-100)")
-    p.add_argument("--espeak-word-gap", type=_pair(int), default=fmt(d.espeak_word_gap), metavar="LO,HI",
-                   help="eSpeak extra pause between words, units of 10 ms")
-    p.add_argument("--piper-length-scale", type=_pair(float), default=fmt(d.piper_length_scale),
-                   metavar="LO,HI", help="Piper length scale range (>1 is slower)")
-    p.add_argument("--piper-noise-scale", type=_pair(float), default=fmt(d.piper_noise_scale),
-                   metavar="LO,HI",
-                   help="Piper generator noise range")
-    p.add_argument("--piper-noise-w", type=_pair(float), default=fmt(d.piper_noise_w), metavar="LO,HI",
-                   help="Piper duration noise range")
-    p.add_argument("--flite-duration-stretch", type=_pair(float), default=fmt(d.flite_duration_stretch),
-                   metavar="LO,HI", help="Flite duration stretch range (>1 is slower)")
-    p.add_argument("--festival-duration-stretch", type=_pair(float), default=fmt(d.festival_duration_stretch),
-                   metavar="LO,HI", help="Festival duration stretch range (>1 is slower)")
-    p.add_argument("--rhvoice-rate", type=_pair(int), default=fmt(d.rhvoice_rate), metavar="LO,HI",
-                   help="RHVoice speaking rate range, percent of normal (>100 is faster)")
-    p.add_argument("--rhvoice-pitch", type=_pair(int), default=fmt(d.rhvoice_pitch), metavar="LO,HI",
-                   help="RHVoice pitch range, percent of normal")
-    p.add_argument("--mbrola-rate", type=_pair(int), default=fmt(d.mbrola_rate), metavar="LO,HI",
-                   help="MBROLA (espeak-ng) speaking rate range, words per minute")
-    p.add_argument("--mbrola-pitch", type=_pair(int), default=fmt(d.mbrola_pitch), metavar="LO,HI",
-                   help="MBROLA pitch range (espeak-ng's 0-99; 50 is the voice's own)")
-    p.add_argument("--mbrola-pitch-range", type=_pair(int), default=fmt(d.mbrola_pitch_range), metavar="LO,HI",
-                   help="range of MBROLA's intonation range parameter (0-100; 50 is the voice's own, 0 monotone)")
-    p.add_argument("--pico-speed", type=_pair(int), default=fmt(d.pico_speed), metavar="LO,HI",
-                   help="SVOX Pico speed range, percent of normal (>100 is faster)")
-    p.add_argument("--pico-pitch", type=_pair(int), default=fmt(d.pico_pitch), metavar="LO,HI",
-                   help="SVOX Pico pitch range, percent of normal")
+    for name, kind, help_ in _RANGE_FLAGS:
+        p.add_argument(f"--{name.replace('_', '-')}", type=_pair(kind), default=fmt(getattr(d, name)),
+                       metavar="LO,HI", help=help_)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 

@@ -8,44 +8,31 @@ so importing this package is cheap.
 
 from __future__ import annotations
 
+import importlib
+
 from asr.data.tts.base import OUTPUT_SAMPLE_RATE, TTSEngine, TTSError
 
-ENGINE_NAMES = ("espeak", "piper", "flite", "festival", "rhvoice", "mbrola", "pico")
+# name -> (module, class); the engine modules import their heavy dependencies lazily.
+_ENGINE_CLASSES = {
+    "espeak": ("asr.data.tts.espeak", "EspeakEngine"),
+    "piper": ("asr.data.tts.piper", "PiperEngine"),
+    "flite": ("asr.data.tts.flite", "FliteEngine"),
+    "festival": ("asr.data.tts.festival", "FestivalEngine"),
+    "rhvoice": ("asr.data.tts.rhvoice", "RHVoiceEngine"),
+    "mbrola": ("asr.data.tts.mbrola", "MbrolaEngine"),
+    "pico": ("asr.data.tts.pico", "PicoEngine"),
+}
+ENGINE_NAMES = tuple(_ENGINE_CLASSES)
 
 __all__ = ["ENGINE_NAMES", "OUTPUT_SAMPLE_RATE", "TTSEngine", "TTSError", "available_engines", "engine_class",
            "get_engine"]
 
 
 def engine_class(name: str) -> type[TTSEngine]:
-    if name == "espeak":
-        from asr.data.tts.espeak import EspeakEngine
-
-        return EspeakEngine
-    if name == "piper":
-        from asr.data.tts.piper import PiperEngine
-
-        return PiperEngine
-    if name == "flite":
-        from asr.data.tts.flite import FliteEngine
-
-        return FliteEngine
-    if name == "festival":
-        from asr.data.tts.festival import FestivalEngine
-
-        return FestivalEngine
-    if name == "rhvoice":
-        from asr.data.tts.rhvoice import RHVoiceEngine
-
-        return RHVoiceEngine
-    if name == "mbrola":
-        from asr.data.tts.mbrola import MbrolaEngine
-
-        return MbrolaEngine
-    if name == "pico":
-        from asr.data.tts.pico import PicoEngine
-
-        return PicoEngine
-    raise ValueError(f"unknown TTS engine {name!r}; known: {', '.join(ENGINE_NAMES)}")
+    if name not in _ENGINE_CLASSES:
+        raise ValueError(f"unknown TTS engine {name!r}; known: {', '.join(ENGINE_NAMES)}")
+    module, cls = _ENGINE_CLASSES[name]
+    return getattr(importlib.import_module(module), cls)
 
 
 def get_engine(name: str) -> TTSEngine:
