@@ -1,18 +1,27 @@
-"""Stage configurations: dataclasses read from YAML, overridden by ``key=value`` on the command line.
+"""Stage configurations: one dataclass per stage, its defaults written once, in the dataclass.
 
-Nested dataclasses are addressed with dots: ``model.hidden_size=320``. Values are parsed as YAML
-scalars, so ``true``, ``1e-3`` and ``[1, 2]`` mean what they look like.
+Two ways in, both derived from the dataclass:
+
+- YAML + ``key=value`` (:func:`load_config`): nested dataclasses are addressed with dots
+  (``model.hidden_size=320``); values are parsed as YAML scalars, so ``true``, ``1e-3`` and ``[1, 2]``
+  mean what they look like.
+- command-line flags (:func:`add_config_arguments` + :func:`config_from_args`): one ``--field-name``
+  per field, its default and help taken from the dataclass (help from ``option(..., help=...)``).
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import os
+import types
 import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
+
+from asr.io import atomic_write_text
 
 T = TypeVar("T")
 
@@ -81,9 +90,120 @@ def config_to_dict(cfg: Any) -> dict[str, Any]:
 
 def save_config(cfg: Any, path: str | os.PathLike) -> None:
     """Write the resolved configuration as YAML (atomically)."""
-    tmp = Path(str(path) + ".tmp")
-    tmp.write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
-    os.replace(tmp, path)
+    atomic_write_text(path, yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
 
 
-__all__ = ["ConfigError", "load_config", "save_config", "config_to_dict"]
+# ----------------------------------------------------------------------------------- command-line flags
+
+
+def option(default: Any = dataclasses.MISSING, *, help: str = "", flags: tuple[str, ...] = (),  # noqa: A002
+           choices: typing.Sequence[Any] | None = None, metavar: str | None = None,
+           default_factory: Any = dataclasses.MISSING) -> Any:
+    """A dataclass field with what its command-line flag needs: ``help``, extra ``flags`` (aliases),
+    ``choices``. ``x: int = option(3, help="...")``."""
+    meta = {"help": help, "flags": flags, "choices": choices, "metavar": metavar}
+    if default_factory is not dataclasses.MISSING:
+        return dataclasses.field(default_factory=default_factory, metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def _strip_optional(hint: Any) -> Any:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return hint
+
+
+def _sequence_parser(hint: Any, name: str):
+    """``list[float]`` / ``tuple[int, int]`` from comma-separated text ("1,2.5")."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    item = args[0] if args else str
+    size = len(args) if origin is tuple and args and args[-1] is not Ellipsis else None
+
+    def parse(text: str):
+        try:
+            values = [item(x.strip()) for x in text.split(",") if x.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"--{name}: expected comma-separated {item.__name__} values, "
+                                             f"got {text!r}") from None
+        if size is not None and len(values) != size:
+            raise argparse.ArgumentTypeError(f"--{name}: expected {size} comma-separated values, got {text!r}")
+        return tuple(values) if origin is tuple else values
+
+    return parse
+
+
+def _show(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return value
+
+
+def add_config_arguments(parser: argparse.ArgumentParser | Any, cls: type, *, only: typing.Iterable[str] | None = None,
+                         exclude: typing.Iterable[str] = (), unset: typing.Iterable[str] = (),
+                         unset_help: str = "unset") -> None:
+    """One flag per field of dataclass ``cls`` (``--hop-ms``), default and help from the field.
+
+    ``only``/``exclude`` choose fields (nested dataclasses are never flags: use YAML for them).
+    Fields named in ``unset`` default to None on the command line (the caller decides what that
+    means, e.g. "take the model's decode.json"); their help says ``unset_help`` and the dataclass
+    default. Booleans get ``--x/--no-x``; lists and tuples are comma-separated.
+    """
+    hints = typing.get_type_hints(cls)
+    unset = set(unset)
+    chosen = None if only is None else list(only)
+    by_name = {f.name: f for f in dataclasses.fields(cls)}
+    missing = set(chosen or ()) | set(exclude) | unset
+    if missing - set(by_name):
+        raise ValueError(f"{cls.__name__} has no field(s) {sorted(missing - set(by_name))}")
+    for name in chosen if chosen is not None else list(by_name):
+        f = by_name[name]
+        hint = _strip_optional(hints[name])
+        if name in exclude or dataclasses.is_dataclass(hint):
+            continue
+        meta = f.metadata
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+        kw: dict[str, Any] = {"dest": name, "help": meta.get("help", "")}
+        if name in unset:
+            kw["default"] = None
+            kw["help"] = f"{kw['help']}; {unset_help}: {_show(default)}".lstrip("; ")
+            kw["help"] = kw["help"].replace("%", "%%")
+        else:
+            kw["default"] = _show(default) if isinstance(default, (list, tuple)) else default
+        if hint is bool:
+            kw["action"] = argparse.BooleanOptionalAction
+        elif typing.get_origin(hint) in (list, tuple):
+            kw["type"] = _sequence_parser(hint, name.replace("_", "-"))
+            kw["metavar"] = meta.get("metavar") or "A,B"
+        elif hint in (int, float, str):
+            kw["type"] = hint
+        else:
+            raise TypeError(f"{cls.__name__}.{name}: no command-line form for type {hint!r}")
+        if meta.get("choices") is not None:
+            kw["choices"] = meta["choices"]
+        if meta.get("metavar") and "metavar" not in kw:
+            kw["metavar"] = meta["metavar"]
+        parser.add_argument(f"--{name.replace('_', '-')}", *meta.get("flags", ()), **kw)
+
+
+def config_from_args(cls: type[T], args: argparse.Namespace, **changes: Any) -> T:
+    """``cls`` built from the parsed flags of :func:`add_config_arguments` (None = the field's default),
+    then ``changes``."""
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        value = getattr(args, f.name, None)
+        if value is None:
+            continue
+        hint = _strip_optional(hints[f.name])
+        if isinstance(value, str) and typing.get_origin(hint) in (list, tuple):  # an unparsed default string
+            value = _sequence_parser(hint, f.name)(value)
+        kwargs[f.name] = value
+    kwargs.update(changes)
+    return cls(**kwargs)
+
+
+__all__ = ["ConfigError", "load_config", "save_config", "config_to_dict", "option", "add_config_arguments",
+           "config_from_args"]

@@ -25,3 +25,32 @@ def test_bad_values_name_the_key():
         load_config(TrainConfig, None, ["max_frames=2.5"])
     with pytest.raises(ConfigError, match="unknown key"):
         load_config(TrainConfig, None, ["epoch=2"])
+
+
+def test_flags_come_from_the_dataclass():
+    import argparse
+    from dataclasses import dataclass
+
+    from asr.config import add_config_arguments, config_from_args, option
+
+    @dataclass
+    class Stage:
+        beam: int = option(50, help="beam width")
+        grid: list[float] = option(default_factory=lambda: [0.5, 1.0], help="alpha grid")
+        span: tuple[int, int] = option((130, 230), help="range", metavar="LO,HI")
+        copy: bool = option(True, help="copy it")
+        unit: str = option("word", help="unit", choices=("word", "char"))
+        alpha: float = option(1.0, help="LM weight", flags=("--lm-weight",))
+
+    p = argparse.ArgumentParser()
+    add_config_arguments(p, Stage, unset=["alpha"])
+    assert config_from_args(Stage, p.parse_args([])) == Stage()
+    got = config_from_args(Stage, p.parse_args(["--grid", "2,3", "--span", "1,2", "--no-copy", "--unit", "char",
+                                                "--lm-weight", "2.5", "--beam", "7"]))
+    assert got == Stage(beam=7, grid=[2.0, 3.0], span=(1, 2), copy=False, unit="char", alpha=2.5)
+    assert p.parse_args([]).alpha is None  # unset: the caller decides
+    for bad in (["--span", "1,2,3"], ["--grid", "x"], ["--unit", "phone"], ["--beam", "1.5"]):
+        with pytest.raises(SystemExit):
+            p.parse_args(bad)
+    with pytest.raises(ValueError, match="no field"):
+        add_config_arguments(argparse.ArgumentParser(), Stage, only=["nope"])
