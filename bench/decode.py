@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from asr.decode.config import BATCH_SECONDS, DEFAULT_BEAM, DecodeConfig, load_decode_config
 from asr.decode.decode_data import datadir_log_probs, decode_batch
-from asr.decode.decoder import DecodeConfig, GreedyDecoder, load_decode_config
+from asr.decode.decoder import GreedyDecoder
 from asr.evaluate.scoring import score
-from asr.transcribe import Recognizer
+from asr.model.runtime import ModelRuntime
 
 
 def main() -> None:
@@ -30,11 +31,11 @@ def main() -> None:
     ap.add_argument("data_dir")
     ap.add_argument("--lm", help="ARPA or `asr lm` directory (default: the model's decode.json LM, if any)")
     ap.add_argument("--lexicon", default="")
-    ap.add_argument("--beam", type=int, default=50)
+    ap.add_argument("--beam", type=int, default=DEFAULT_BEAM)
     ap.add_argument("--lm-weight", type=float, help="default: decode.json's, else 1")
     ap.add_argument("--word-score", type=float, help="default: decode.json's, else 0")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--batch-seconds", type=float, default=240.0)
+    ap.add_argument("--batch-seconds", type=float, default=BATCH_SECONDS)
     ap.add_argument("--json", help="also write the numbers here")
     args = ap.parse_args()
 
@@ -42,12 +43,13 @@ def main() -> None:
     tuned = load_decode_config(args.model_dir) or DecodeConfig()
     lm = args.lm or tuned.lm
     lexicon = args.lexicon or (tuned.lexicon if not args.lm else "")
-    rec = Recognizer(args.model_dir, device="cpu")
-    sr = rec.feature_cfg.sample_rate
+    runtime = ModelRuntime(args.model_dir, device="cpu")
+    sr = runtime.feature_cfg.sample_rate
 
-    rec.log_probs([np.zeros(sr, dtype=np.float32)])  # warm-up: one-time kernel/thread-pool set-up is not per-audio cost
+    # Warm-up: one-time kernel/thread-pool set-up is not per-audio cost.
+    runtime.log_probs([np.zeros(sr, dtype=np.float32)])
     # Forward pass: timed batch by batch, audio loading excluded (datadir_log_probs loads it all first).
-    batches, t_forward, gen = [], 0.0, datadir_log_probs(rec, args.data_dir, args.batch_seconds)
+    batches, t_forward, gen = [], 0.0, datadir_log_probs(runtime, args.data_dir, args.batch_seconds)
     while True:
         t0 = time.perf_counter()
         try:
@@ -68,13 +70,13 @@ def main() -> None:
     decoders = [("greedy", GreedyDecoder())]
     from asr.decode.beam import BeamSearchDecoder
 
-    decoders.append((f"beam {args.beam}, no LM", BeamSearchDecoder(rec.tokenizer, DecodeConfig(beam=args.beam))))
+    decoders.append((f"beam {args.beam}, no LM", BeamSearchDecoder(runtime.tokenizer, DecodeConfig(beam=args.beam))))
     if lm:
         cfg = DecodeConfig(beam=args.beam, lm=lm, lexicon=lexicon,
                            lm_weight=args.lm_weight if args.lm_weight is not None else tuned.lm_weight,
                            word_score=args.word_score if args.word_score is not None else tuned.word_score)
         decoders.append((f"beam {args.beam} + LM (a={cfg.lm_weight:g}, b={cfg.word_score:g})",
-                         BeamSearchDecoder(rec.tokenizer, cfg)))
+                         BeamSearchDecoder(runtime.tokenizer, cfg)))
 
     print(f"{args.data_dir}: {len(dd)} utterances, {audio_s:.1f} s of audio; {args.threads} threads; "
           f"forward pass {t_forward:.2f} s (RTF {t_forward / audio_s:.4f})")
@@ -84,7 +86,7 @@ def main() -> None:
         hyps = {}
         t0 = time.perf_counter()
         for utts, lp, lens in batches:
-            hyps.update(zip(utts, decode_batch(dec, rec.tokenizer, lp, lens), strict=True))
+            hyps.update(zip(utts, decode_batch(dec, runtime.tokenizer, lp, lens), strict=True))
         t_search = time.perf_counter() - t0
         wer = score(dd.text, hyps).wer.error_rate
         row = {"decoder": name, "search_s": t_search, "rtf_search": t_search / audio_s,

@@ -43,6 +43,8 @@ import jiwer
 import numpy as np
 import soundfile as sf
 
+from asr.model.layout import ONNX_MODEL
+
 SR = 16000
 
 CHILD = r"""
@@ -261,7 +263,7 @@ def main() -> int:
 
     runs = {}
     model_dirs = {b: args.model_dir for b in args.backends.split(",")}
-    if "onnx" in model_dirs and not (Path(args.model_dir) / "model.onnx").is_file():
+    if "onnx" in model_dirs and not (Path(args.model_dir) / ONNX_MODEL).is_file():
         from asr.model.export import export  # a copy with model.onnx: the model directory is left as it is
 
         model_dirs["onnx"] = str(export(args.model_dir, out / "model_with_onnx", onnx=True))

@@ -8,6 +8,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from asr.io import atomic_path
+
 SAMPLE_RATE = 16000
 
 
@@ -46,10 +48,5 @@ def write_wav(path: str | os.PathLike, wave: np.ndarray, sample_rate: int = SAMP
     """Write 16-bit PCM atomically: a killed writer never leaves a truncated file under ``path``."""
     path = os.fspath(path)
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
+    with atomic_path(path) as tmp:  # format= explicit: the temporary name ends in .tmp, not .wav
         sf.write(tmp, np.clip(wave, -1.0, 1.0), sample_rate, subtype="PCM_16", format="WAV")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -48,7 +48,6 @@ reuses the files whose key matches (resume) and remakes the others.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import json
@@ -67,10 +66,11 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
-from asr.config import ConfigError, load_config, save_config
+from asr.config import ConfigError, save_config
 from asr.data.audio import SAMPLE_RATE, AudioError, load_audio, resample
 from asr.data.datadir import DataDir, read_datadir, validate_datadir, write_datadir
 from asr.data.perturb import speed_perturb
+from asr.io import atomic_path, atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -546,14 +546,10 @@ def config_key(cfg: AugmentConfig, seed: int) -> str:
 def _write_flac(path: Path, wave: np.ndarray, sample_rate: int, comment: str) -> None:
     """Atomic, so a file that exists is complete, record included (that is what resuming relies on)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        with sf.SoundFile(tmp, "w", sample_rate, 1, "PCM_16", format="FLAC") as f:
-            f.comment = comment  # before the audio: libsndfile writes the tags with the header
-            f.write(np.clip(wave, -1.0, 1.0))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    # format= explicit: the temporary name ends in .tmp, not .flac
+    with atomic_path(path) as tmp, sf.SoundFile(tmp, "w", sample_rate, 1, "PCM_16", format="FLAC") as f:
+        f.comment = comment  # before the audio: libsndfile writes the tags with the header
+        f.write(np.clip(wave, -1.0, 1.0))
 
 
 def _read_written(path: str, key: str) -> tuple[int, dict] | None:
@@ -611,12 +607,6 @@ def _load_babble_pool(src: DataDir, cfg: AugmentConfig, seed: int) -> dict[str, 
         if np.all(np.isfinite(wave)) and np.any(wave):
             pool[utts[i]] = wave
     return pool
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f"{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _summarize(records: dict[str, dict], skipped: dict[str, str], src_count: int, copies: int, seed: int,
@@ -708,7 +698,7 @@ def augment_datadir(src_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg:
         _STATE.clear()
     summary = _summarize(records, skipped, len(src), copies, seed, key, statuses, seconds)
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_write_text(out / "augment_summary.json", json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(out / "augment_summary.json", json.dumps(summary, indent=2) + "\n")
     if not records:  # no empty data dir that a later stage could take for a result
         raise ValueError(f"{src_dir}: no utterance could be augmented (see {out / 'augment_summary.json'})")
     for utt in skipped:  # an original that cannot be read is no better as an original
@@ -717,7 +707,7 @@ def augment_datadir(src_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg:
     res.root = out
     write_datadir(res, out)
     aug = {u: records.get(u, {"original": True}) for u in res.utt_ids}
-    _atomic_write_text(out / "utt2aug", "".join(f"{u} {json.dumps(r, sort_keys=True)}\n" for u, r in aug.items()))
+    atomic_write_text(out / "utt2aug", "".join(f"{u} {json.dumps(r, sort_keys=True)}\n" for u, r in aug.items()))
     save_config(cfg, out / "augment.yaml")
     problems = validate_datadir(out, check_audio=False)
     if problems:
@@ -725,27 +715,3 @@ def augment_datadir(src_dir: str | os.PathLike, out_dir: str | os.PathLike, cfg:
     log.info("%s: %d copies (%.2f h; %d written, %d reused), %d source utterances skipped", out, len(records),
              seconds / 3600.0, statuses["written"], statuses["reused"], len(skipped))
     return summary
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("data_dir", help="training data directory to augment")
-    p.add_argument("out_dir", help="data directory to write (the copies, utt2aug, augment.yaml, summary)")
-    p.add_argument("overrides", nargs="*",
-                   help="key=value config overrides, e.g. noise.prob=0.5 'noise.snr_db=[0, 10]'; they must follow "
-                        "OUT_DIR directly, before any option (argparse takes no positionals after an option)")
-    p.add_argument("--config", help="YAML file with AugmentConfig fields (defaults: asr/data/augment.py)")
-    p.add_argument("--copies", type=int, default=1, help="augmented copies per utterance (aug1-, aug2-, ...)")
-    p.add_argument("--seed", type=int, default=0, help="seed of every draw (with the copy and utterance id)")
-    p.add_argument("--audio-dir", help="where the copies go (default: OUT_DIR/audio)")
-    p.add_argument("--keep-original", action="store_true", help="list the original utterances too")
-    p.add_argument("--nj", type=int, default=2, help="parallel processes")
-
-
-def run(args: argparse.Namespace) -> int:
-    cfg = load_config(AugmentConfig, args.config, args.overrides)
-    summary = augment_datadir(args.data_dir, args.out_dir, cfg, args.copies, args.seed, args.audio_dir,
-                              args.keep_original, args.nj)
-    mix = ", ".join(f"{k} {v:.0%}" for k, v in summary["mix_share"].items() if v)
-    print(f"{args.out_dir}: {summary['augmented_utterances']} copies, {summary['hours']:.2f} h ({mix}); "
-          f"{summary['skipped_count']} source utterance(s) skipped")
-    return 0

@@ -7,7 +7,6 @@ combined too when every source has one.
 
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
 
@@ -46,14 +45,3 @@ def combine_datadirs(srcs: list[str | os.PathLike], out_dir: str | os.PathLike) 
     if problems:
         raise DataDirError(f"{out}: combined data dir is invalid: {problems[:3]}")
     return res
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("out_dir", help="data directory to write")
-    p.add_argument("src_dirs", nargs="+", help="data directories to combine")
-
-
-def run(args: argparse.Namespace) -> int:
-    dd = combine_datadirs(args.src_dirs, args.out_dir)
-    print(f"{args.out_dir}: {len(dd)} utterances, {dd.total_hours():.2f} h from {len(args.src_dirs)} dirs")
-    return 0

@@ -17,7 +17,6 @@ as ``sp<f>-<utt>`` spoken by ``sp<f>-<speaker>`` (the prefix on both keeps Kaldi
 
 from __future__ import annotations
 
-import argparse
 import logging
 import multiprocessing as mp
 import os
@@ -30,6 +29,7 @@ from tqdm import tqdm
 
 from asr.data.audio import SAMPLE_RATE, AudioError, load_audio
 from asr.data.datadir import DataDir, read_datadir, validate_datadir, write_datadir
+from asr.io import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +46,8 @@ def prefix(factor: float) -> str:
 def _write_flac(path: Path, wave: np.ndarray, sample_rate: int) -> None:
     """Atomic, so a file that exists is complete (that is what resuming relies on)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:  # format= explicit: the temporary name ends in .tmp, not .flac
         sf.write(tmp, np.clip(wave, -1.0, 1.0), sample_rate, subtype="PCM_16", format="FLAC")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _perturb_one(job: tuple[str, str, str, float]) -> tuple[str, int, str]:
@@ -113,19 +109,3 @@ def speed_perturb_datadir(src_dir: str | os.PathLike, out_dir: str | os.PathLike
         raise RuntimeError(f"{out}: wrote an invalid data dir: {problems[:3]}")
     log.info("%s: %d utterances (%.1f h), %d copies failed", out, len(res), res.total_hours(), failed)
     return res
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("data_dir", help="training data directory to perturb")
-    p.add_argument("out_dir", help="data directory to write (originals + copies)")
-    p.add_argument("--factors", type=float, nargs="+", default=[0.9, 1.1], help="speed factors of the copies")
-    p.add_argument("--audio-dir", help="where the copies go (default: OUT_DIR/audio)")
-    p.add_argument("--no-original", action="store_true", help="list only the perturbed copies")
-    p.add_argument("--nj", type=int, default=2, help="parallel processes")
-
-
-def run(args: argparse.Namespace) -> int:
-    dd = speed_perturb_datadir(args.data_dir, args.out_dir, tuple(args.factors), args.audio_dir,
-                               not args.no_original, args.nj)
-    print(f"{args.out_dir}: {len(dd)} utterances, {dd.total_hours():.2f} h")
-    return 0

@@ -8,7 +8,6 @@ paths become absolute, as in ``asr combine-data``.
 
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
 
@@ -47,18 +46,3 @@ def subset_datadir(src: str | os.PathLike, out: str | os.PathLike, speaker_prefi
     sub.wav = {u: str(dd.audio_path(u).resolve()) for u in sub.wav}
     write_datadir(sub, out)
     return sub
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("src_dir", help="data directory to take from")
-    p.add_argument("out_dir", help="data directory to write")
-    p.add_argument("--speaker-prefix", help="keep speakers whose id starts with this")
-    p.add_argument("--utt-list", help="keep the utterance ids listed (first field of each line)")
-    p.add_argument("--first", type=int, default=0, help="then keep at most this many (sorted ids; 0: all)")
-    p.add_argument("--hours", type=float, default=0.0, help="then keep at most this much audio (0: all)")
-
-
-def run(args: argparse.Namespace) -> int:
-    dd = subset_datadir(args.src_dir, args.out_dir, args.speaker_prefix, args.utt_list, args.first, args.hours)
-    print(f"{args.out_dir}: {len(dd)} utterances, {dd.total_hours():.2f} h")
-    return 0

@@ -30,7 +30,6 @@ Design
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import logging
@@ -38,22 +37,22 @@ import os
 import random
 import re
 import signal
-import sys
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-import asr
+from asr.config import option
 from asr.data.audio import write_wav
 from asr.data.datadir import DataDir, validate_datadir, write_datadir
-from asr.data.prompts import load_prompt_sources
 from asr.data.tts import ENGINE_NAMES
 from asr.data.tts.base import OUTPUT_SAMPLE_RATE, TTSError
 from asr.data.voices import DEFAULT_INVENTORY, ESPEAK_DEFAULT_VARIANT, SplitVoices, load_inventory, plan_voices
+from asr.io import atomic_write_text
 from asr.text.normalize import normalize_text
+from asr.text.prompts import load_prompt_sources
 
 log = logging.getLogger(__name__)
 
@@ -89,60 +88,94 @@ _DEBIAN_INSTALL = ("apt-get install flite festival festvox-kallpc16k festvox-kdl
                    "espeak-ng mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 libttspico-utils")
 
 
-def fortune_prompts_path() -> Path:
-    """The shipped fortune sentences (``asr.data.prompts``), added to WordNet's for ``--size full``."""
-    return default_prompts_path().with_name("fortune_sentences.txt")
+# The shipped prompt sentences are package data (pyproject.toml): found beside this module, so an
+# installed wheel has them too, not only a source checkout.
+TEXT_DIR = Path(__file__).resolve().parent / "text"
 
 
 def default_prompts_path() -> Path:
-    """The shipped prompt file, ``<repo>/data/text/wordnet_sentences.txt``."""
-    return Path(asr.__file__).resolve().parents[1] / "data" / "text" / "wordnet_sentences.txt"
+    """The shipped prompt file, ``asr/data/text/wordnet_sentences.txt`` (:mod:`asr.text.prompts`)."""
+    return TEXT_DIR / "wordnet_sentences.txt"
+
+
+def fortune_prompts_path() -> Path:
+    """The shipped fortune sentences (:mod:`asr.text.prompts`), added to WordNet's for ``--size full``."""
+    return TEXT_DIR / "fortune_sentences.txt"
 
 
 def _default_nj() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
+def _range(default: tuple, help: str) -> Any:  # noqa: A002
+    """A ``(low, high)`` field: ``--flag LO,HI`` on the command line."""
+    return option(default, help=help, metavar="LO,HI")
+
+
 @dataclass
 class SynthConfig:
-    out_dir: str = "data/synth"
-    prompts: str | None = None  # prompt files, comma separated (None: default_prompts_path())
-    train_hours: float = 3.0
-    dev_utts: int = 200
-    test_utts: int = 300
-    seed: int = 0
-    nj: int = field(default_factory=_default_nj)
-    engines: list[str] = field(default_factory=lambda: list(ALL_ENGINES))  # the installed ones are used
-    voices: str | None = None  # voice inventory file (None: asr/data/voices.yaml)
-    heldout_engines: list[str] = field(default_factory=list)  # left out of train/dev/test; own test_<engine>
-    min_words: int = 3
-    max_words: int = 25
-    espeak_rate: tuple[int, int] = (130, 230)  # words per minute
-    espeak_pitch: tuple[int, int] = (20, 80)  # 0-100, relative to the variant's base pitch
-    espeak_pitch_range: tuple[int, int] = (20, 90)  # 0-100; 0 is monotone
-    espeak_word_gap: tuple[int, int] = (0, 3)  # extra pause between words, units of 10 ms
-    piper_length_scale: tuple[float, float] = (0.85, 1.2)
-    piper_noise_scale: tuple[float, float] = (0.5, 0.8)
-    piper_noise_w: tuple[float, float] = (0.6, 1.0)
-    flite_duration_stretch: tuple[float, float] = (0.85, 1.2)
-    festival_duration_stretch: tuple[float, float] = (0.85, 1.2)
-    rhvoice_rate: tuple[int, int] = (85, 120)  # percent of the voice's normal speaking rate
-    rhvoice_pitch: tuple[int, int] = (85, 115)  # percent of the voice's normal pitch
-    mbrola_rate: tuple[int, int] = (150, 210)  # words per minute (eSpeak's default: 175)
-    mbrola_pitch: tuple[int, int] = (35, 65)  # eSpeak's 0-99 pitch, 50 = the voice's own, ~1% of F0 a unit
-    mbrola_pitch_range: tuple[int, int] = (35, 75)  # 0-100, 50 = the voice's own intonation range
-    pico_speed: tuple[int, int] = (85, 120)  # percent of the normal speaking rate
-    pico_pitch: tuple[int, int] = (85, 115)  # percent of the normal pitch
-    trim_db: float = 40.0  # silence = frames this far below the loudest frame
-    trim_pad: float = 0.1  # seconds of silence kept at each end
+    """What ``asr synth-corpus`` builds; every field is also its ``--field-name`` flag (help below)."""
+
+    out_dir: str = option("data/synth", help="corpus directory (wav/, train/, dev/, test/)")
+    prompts: str | None = option(  # None: default_prompts_path()
+        None, help="prompt files (one sentence per line), comma separated; deduplicated across files "
+                   "(default: the shipped WordNet examples, plus the fortune sentences for --size full)")
+    train_hours: float = option(3.0, help="hours of training audio (estimated)")
+    dev_utts: int = option(200, help="dev utterances")
+    test_utts: int = option(300, help="test utterances")
+    seed: int = option(0, help="random seed")
+    nj: int = option(default_factory=_default_nj, help="parallel worker processes")
+    engines: list[str] = option(  # the installed ones are used
+        default_factory=lambda: list(ALL_ENGINES), metavar="ENGINES",
+        help="TTS engines, comma separated; those not installed are skipped (and named in the log)")
+    voices: str | None = option(  # None: asr/data/voices.yaml
+        None, help="voice inventory: held-out dev/test voices and engine shares (default: asr/data/voices.yaml)")
+    heldout_engines: list[str] = option(  # left out of train/dev/test; own test_<engine>
+        default_factory=list, metavar="HELDOUT_ENGINES",
+        help="engines left out of train/dev/test, each tested on its own test_<engine> set")
+    min_words: int = option(3, help="shortest sentence, in words")
+    max_words: int = option(25, help="longest sentence, in words")
+    espeak_rate: tuple[int, int] = _range((130, 230), "eSpeak speaking rate range, words per minute")
+    # 0-100, relative to the variant's base pitch
+    espeak_pitch: tuple[int, int] = _range((20, 80), "eSpeak pitch range (0-100)")
+    # 0-100; 0 is monotone
+    espeak_pitch_range: tuple[int, int] = _range((20, 90), "range of eSpeak's intonation range parameter (0-100)")
+    espeak_word_gap: tuple[int, int] = _range((0, 3), "eSpeak extra pause between words, units of 10 ms")
+    piper_length_scale: tuple[float, float] = _range((0.85, 1.2), "Piper length scale range (>1 is slower)")
+    piper_noise_scale: tuple[float, float] = _range((0.5, 0.8), "Piper generator noise range")
+    piper_noise_w: tuple[float, float] = _range((0.6, 1.0), "Piper duration noise range")
+    flite_duration_stretch: tuple[float, float] = _range((0.85, 1.2), "Flite duration stretch range (>1 is slower)")
+    festival_duration_stretch: tuple[float, float] = _range((0.85, 1.2),
+                                                            "Festival duration stretch range (>1 is slower)")
+    rhvoice_rate: tuple[int, int] = _range((85, 120), "RHVoice speaking rate range, percent of normal "
+                                                      "(>100 is faster)")
+    rhvoice_pitch: tuple[int, int] = _range((85, 115), "RHVoice pitch range, percent of normal")
+    # eSpeak's default rate: 175
+    mbrola_rate: tuple[int, int] = _range((150, 210), "MBROLA (espeak-ng) speaking rate range, words per minute")
+    # ~1% of F0 a unit
+    mbrola_pitch: tuple[int, int] = _range((35, 65), "MBROLA pitch range (espeak-ng's 0-99; 50 is the voice's own)")
+    mbrola_pitch_range: tuple[int, int] = _range(
+        (35, 75), "range of MBROLA's intonation range parameter (0-100; 50 is the voice's own, 0 monotone)")
+    pico_speed: tuple[int, int] = _range((85, 120), "SVOX Pico speed range, percent of normal (>100 is faster)")
+    pico_pitch: tuple[int, int] = _range((85, 115), "SVOX Pico pitch range, percent of normal")
+    trim_db: float = option(40.0, help="silence trimmed at each end: frames this many dB below the loudest frame")
+    trim_pad: float = option(0.1, help="seconds of silence kept at each end after trimming")
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if f.metadata.get("metavar") == "LO,HI":
+                lo, hi = getattr(self, f.name)
+                if lo > hi:
+                    raise ValueError(f"--{f.name.replace('_', '-')}: LO > HI in {lo},{hi}")
 
     def prompts_paths(self) -> list[Path]:
         return [Path(x) for x in self.prompts.split(",") if x] if self.prompts else [default_prompts_path()]
 
 
 # Fields that may change between a run and its resumption; any other change makes existing
-# wavs stale, so resuming refuses.
-_RESUMABLE_FIELDS = {"out_dir", "nj", "train_hours"}
+# wavs stale, so resuming refuses. The prompt files are compared by content (prompts_sha1), not by
+# path: the shipped files have another path in a source checkout, a wheel install or an older layout.
+_RESUMABLE_FIELDS = {"out_dir", "nj", "train_hours", "prompts"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -596,126 +629,8 @@ def build_synth_corpus(cfg: SynthConfig, progress: bool = True) -> dict[str, Any
         log.info("%s: %d utterances, %.3f h, %d failed", split, len(dd), sum(durs) / 3600.0, len(failures))
     card["failures_total"] = sum(v["failed"] for v in card["splits"].values())
     card["elapsed_seconds"] = round(time.time() - t0, 1)
-    tmp = out / "corpus_card.json.tmp"
-    tmp.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, out / "corpus_card.json")
+    atomic_write_text(out / "corpus_card.json", json.dumps(card, indent=2) + "\n")
     return card
-
-
-# --------------------------------------------------------------------------------------------
-# Command line
-
-
-def _pair(cast):
-    def parse(s: str):
-        parts = re.split(r"[,:]", s)
-        if len(parts) != 2:
-            raise argparse.ArgumentTypeError(f"expected LO,HI, got {s!r}")
-        lo, hi = (cast(p) for p in parts)
-        if lo > hi:
-            raise argparse.ArgumentTypeError(f"LO > HI in {s!r}")
-        return (lo, hi)
-
-    parse.__name__ = f"{cast.__name__} pair"
-    return parse
-
-
-def _names(s: str) -> list[str]:
-    return [x for x in (p.strip() for p in s.split(",")) if x]
-
-
-# The per-engine parameter ranges of SynthConfig, as command-line flags: (field, element type, help).
-_RANGE_FLAGS = (
-    ("espeak_rate", int, "eSpeak speaking rate range, words per minute"),
-    ("espeak_pitch", int, "eSpeak pitch range (0-100)"),
-    ("espeak_pitch_range", int, "range of eSpeak's intonation range parameter (0-100)"),
-    ("espeak_word_gap", int, "eSpeak extra pause between words, units of 10 ms"),
-    ("piper_length_scale", float, "Piper length scale range (>1 is slower)"),
-    ("piper_noise_scale", float, "Piper generator noise range"),
-    ("piper_noise_w", float, "Piper duration noise range"),
-    ("flite_duration_stretch", float, "Flite duration stretch range (>1 is slower)"),
-    ("festival_duration_stretch", float, "Festival duration stretch range (>1 is slower)"),
-    ("rhvoice_rate", int, "RHVoice speaking rate range, percent of normal (>100 is faster)"),
-    ("rhvoice_pitch", int, "RHVoice pitch range, percent of normal"),
-    ("mbrola_rate", int, "MBROLA (espeak-ng) speaking rate range, words per minute"),
-    ("mbrola_pitch", int, "MBROLA pitch range (espeak-ng's 0-99; 50 is the voice's own)"),
-    ("mbrola_pitch_range", int, "range of MBROLA's intonation range parameter (0-100; 50 is the voice's own, "
-                                 "0 monotone)"),
-    ("pico_speed", int, "SVOX Pico speed range, percent of normal (>100 is faster)"),
-    ("pico_pitch", int, "SVOX Pico pitch range, percent of normal"),
-)
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """Options of ``asr synth-corpus`` / ``python -m asr.data.synth``."""
-    d = SynthConfig()
-    fmt = lambda v: ",".join(str(x) for x in v)  # noqa: E731
-    p.add_argument("--out-dir", default=d.out_dir, help="corpus directory (wav/, train/, dev/, test/)")
-    p.add_argument("--prompts", default=None,
-                   help="prompt files (one sentence per line), comma separated; deduplicated across files "
-                        "(default: the shipped WordNet examples, plus the fortune sentences for --size full)")
-    p.add_argument("--train-hours", type=float, default=None,
-                   help=f"hours of training audio (estimated; default: --size's, else {d.train_hours})")
-    p.add_argument("--size", choices=sorted(SIZES), default=None,
-                   help="preset train size: " + ", ".join(f"{k} = {v:g} h" for k, v in SIZES.items()))
-    p.add_argument("--dev-utts", type=int, default=d.dev_utts, help="dev utterances")
-    p.add_argument("--test-utts", type=int, default=d.test_utts, help="test utterances")
-    p.add_argument("--seed", type=int, default=d.seed, help="random seed")
-    p.add_argument("--nj", type=int, default=d.nj, help="parallel worker processes")
-    p.add_argument("--engines", type=_names, default=fmt(d.engines),
-                   help="TTS engines, comma separated; those not installed are skipped (and named in the log)")
-    p.add_argument("--voices", default=None,
-                   help="voice inventory: held-out dev/test voices and engine shares (default: asr/data/voices.yaml)")
-    p.add_argument("--heldout-engines", type=_names, default="",
-                   help="engines left out of train/dev/test, each tested on its own test_<engine> set")
-    p.add_argument("--min-words", type=int, default=d.min_words, help="shortest sentence, in words")
-    p.add_argument("--max-words", type=int, default=d.max_words, help="longest sentence, in words")
-    for name, kind, help_ in _RANGE_FLAGS:
-        p.add_argument(f"--{name.replace('_', '-')}", type=_pair(kind), default=fmt(getattr(d, name)),
-                       metavar="LO,HI", help=help_)
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
-
-
-def config_from_args(args: argparse.Namespace) -> SynthConfig:
-    names = {f.name for f in fields(SynthConfig)}
-    kw = {k: v for k, v in vars(args).items() if k in names and v is not None}
-    if getattr(args, "train_hours", None) is None and getattr(args, "size", None):
-        kw["train_hours"] = SIZES[args.size]
-    if getattr(args, "size", None) == "full" and not getattr(args, "prompts", None):
-        # ~110k utterances: with ~56k distinct sentences each is spoken about twice (by other voices).
-        kw["prompts"] = f"{default_prompts_path()},{fortune_prompts_path()}"
-    return SynthConfig(**kw)
-
-
-def run(args: argparse.Namespace) -> int:
-    cfg = config_from_args(args)
-    try:
-        card = build_synth_corpus(cfg, progress=not getattr(args, "no_progress", False))
-    except (ValueError, OSError, TTSError) as e:
-        log.error("%s", e)
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    for split, s in card["splits"].items():
-        print(f"{split:5s} {s['utterances']:6d} utts {s['hours']:7.3f} h  {s['speakers']:4d} speakers  "
-              f"{s['failed']} failed", file=sys.stderr)
-    print(f"corpus in {Path(cfg.out_dir).resolve()} ({card['elapsed_seconds']:.0f} s)", file=sys.stderr)
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m asr.data.synth",
-        description="Build a synthetic speech corpus (Kaldi-style train/dev/test data dirs) with TTS.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    add_arguments(p)
-    args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return run(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 def speak_to_file(text: str, out: str | os.PathLike, voice: str | None = None, split: str = "test",

@@ -28,13 +28,14 @@ from pathlib import Path
 
 import torch
 
-from asr.decode.decoder import DEFAULT_BEAM, DecodeConfig
+from asr.decode.config import DecodeConfig
 from asr.decode.lexicon import LexiconError, decoder_tokens, read_lexicon
 from asr.decode.ngram_lm import BOS, EOS, UNK, WORD_SEP, ArpaError, read_arpa, read_arpa_unigrams
 from asr.text.units import SPACE
 
 log = logging.getLogger(__name__)
 
+# The files of an `asr lm` output directory; `asr tune-lm` copies an LM into a model directory under these names.
 LM_DIR_ARPA, LM_DIR_LEXICON = "lm.arpa", "lexicon.txt"
 NEVER = -1e5  # log-prob of the separator token that BPE models lack: never on a path
 
@@ -214,16 +215,3 @@ def _lexicon_words(path: str | os.PathLike) -> set[str]:
     if not words:
         raise LexiconError(f"{path}: empty lexicon")
     return words
-
-
-def make_decoder(model_dir: str | os.PathLike, tokenizer, beam: int = 1, lm: str | None = None,
-                 alpha: float | None = None, beta: float | None = None, **options):
-    """The hook asr.transcribe.decoding calls for ``--beam/--lm/--alpha/--beta``; unset options come
-    from the model directory's decode.json. ``beam <= 1`` there means "not given"."""
-    from asr.decode.decoder import build_decoder, resolve_decode_config
-
-    cfg = resolve_decode_config(model_dir, beam=beam if beam > 1 else None, lm=lm, lm_weight=alpha,
-                                word_score=beta, **options)
-    if not cfg.beam:
-        cfg = replace(cfg, beam=DEFAULT_BEAM)
-    return build_decoder(cfg, tokenizer)

@@ -1,6 +1,8 @@
 """Command-line stages of decoding: ``asr decode``, ``asr lm``, ``asr tune-lm``.
 
-Options are defined here and read lazily (no torch import) when the parser is built.
+Their flags come from the dataclasses (DecodeConfig, TuneConfig: asr.decode.config; NgramConfig:
+asr.decode.ngram_lm), which import no torch, so the CLI builds its parser quickly; the stages
+themselves are imported when they run.
 """
 
 from __future__ import annotations
@@ -8,27 +10,29 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from dataclasses import asdict
 from pathlib import Path
+
+from asr.config import add_config_arguments, config_from_args
+from asr.decode.config import BATCH_SECONDS, BEAM_OPTIONS, DecodeConfig, TuneConfig
+from asr.decode.ngram_lm import NgramConfig
+from asr.io import atomic_write_text
 
 log = logging.getLogger(__name__)
 
-
-def _floats(text: str) -> list[float]:
-    try:
-        return [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+UNSET_HELP = "unset: the model's decode.json, else"
 
 
-def _add_beam_options(p: argparse.ArgumentParser, tuning: bool = False) -> None:
-    g = p.add_argument_group("beam search (torchaudio ctc_decoder / flashlight)")
-    g.add_argument("--lm", help="ARPA LM file, or an `asr lm` output directory (lm.arpa + lexicon.txt)")
-    g.add_argument("--lexicon", help="word spellings; unset: the one `asr lm` wrote next to the LM")
-    if not tuning:
-        g.add_argument("--beam", type=int, help="beam width; unset: decode.json's, else 50 with --lm, else greedy")
-        g.add_argument("--lm-weight", type=float, help="alpha; unset: decode.json's tuned value, else 1")
-        g.add_argument("--word-score", type=float, help="beta, bonus per word; unset: decode.json's, else 0")
-    g.add_argument("--beam-threshold", type=float, help="prune hypotheses this far below the best; unset: 25")
+def add_decode_options(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--greedy`` and one flag per DecodeConfig field, unset (None) unless given: a caller puts
+    them over the model's decode.json (asr.decode.config.resolve_decode_config)."""
+    p.add_argument("--greedy", action="store_true", help="greedy search even if the model has a tuned decode.json")
+    add_config_arguments(p, DecodeConfig, unset=BEAM_OPTIONS, unset_help=UNSET_HELP)
+
+
+def decode_options(args: argparse.Namespace) -> dict:
+    """The DecodeConfig flags of :func:`add_decode_options` as keyword arguments (None: not given)."""
+    return {k: getattr(args, k) for k in BEAM_OPTIONS}
 
 
 def add_decode_arguments(p: argparse.ArgumentParser) -> None:
@@ -36,54 +40,41 @@ def add_decode_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("data_dir")
     p.add_argument("out_dir", help="receives hyp.txt, ref.txt and decode_config.json")
     p.add_argument("--device", default="auto")
-    p.add_argument("--greedy", action="store_true", help="greedy search even if the model has a tuned decode.json")
-    p.add_argument("--batch-seconds", type=float, default=240.0, help="audio per forward batch")
-    _add_beam_options(p)
+    p.add_argument("--batch-seconds", type=float, default=BATCH_SECONDS, help="audio per forward batch")
+    add_decode_options(p.add_argument_group("decoding: greedy, or beam search (torchaudio ctc_decoder / flashlight)"))
 
 
 def run_decode(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
-
+    from asr.decode.config import resolve_decode_config
     from asr.decode.decode_data import decode_datadir
-    from asr.decode.decoder import build_decoder, resolve_decode_config
-    from asr.transcribe import Recognizer
+    from asr.decode.decoder import build_decoder
+    from asr.model.runtime import ModelRuntime
 
     if args.greedy and (args.beam or args.lm or args.lexicon):
         raise ValueError("--greedy contradicts --beam/--lm/--lexicon")
-    cfg = resolve_decode_config(args.model_dir, beam=args.beam, lm=args.lm, lexicon=args.lexicon,
-                                lm_weight=args.lm_weight, word_score=args.word_score, greedy=args.greedy,
-                                beam_threshold=args.beam_threshold)
-    rec = Recognizer(args.model_dir, args.device)
-    decoder = build_decoder(cfg, rec.tokenizer)
+    cfg = resolve_decode_config(args.model_dir, greedy=args.greedy, **decode_options(args))
+    runtime = ModelRuntime(args.model_dir, args.device)
+    decoder = build_decoder(cfg, runtime.tokenizer)
     log.info("%s: %s decoding%s", args.data_dir, cfg.name,
              f" (lm {cfg.lm}, alpha {cfg.lm_weight:g}, beta {cfg.word_score:g})" if cfg.lm else "")
-    decode_datadir(rec, args.data_dir, args.out_dir, batch_seconds=args.batch_seconds, decoder=decoder)
-    (Path(args.out_dir) / "decode_config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+    decode_datadir(runtime, args.data_dir, args.out_dir, batch_seconds=args.batch_seconds, decoder=decoder)
+    atomic_write_text(Path(args.out_dir) / "decode_config.json", json.dumps(asdict(cfg), indent=2) + "\n")
     print(f"hypotheses ({cfg.name}): {args.out_dir}/hyp.txt")
     return 0
 
 
 def add_lm_arguments(p: argparse.ArgumentParser) -> None:
-    from asr.decode.ngram_lm import NgramConfig
-
-    d = NgramConfig()
     p.add_argument("text", help="training text: one sentence per line, or a data dir / its text file (ids dropped)")
     p.add_argument("out", help="OUT.arpa (lexicon: OUT.lexicon.txt), or a directory (lm.arpa + lexicon.txt)")
-    p.add_argument("--order", type=int, default=d.order)
-    p.add_argument("--unit", choices=["word", "char"], default=d.unit,
-                   help="word LM (decoded with its lexicon) or character LM (lexicon-free decoding)")
-    p.add_argument("--discounts", type=_floats, help="fixed D1,D2,D3+ for every order instead of the estimated ones")
+    add_config_arguments(p, NgramConfig)
 
 
 def run_lm(args: argparse.Namespace) -> int:
     from asr.decode.beam import LM_DIR_ARPA, lexicon_path_for
     from asr.decode.lexicon import write_lexicon
-    from asr.decode.ngram_lm import NgramConfig, build_lm, write_arpa
+    from asr.decode.ngram_lm import build_lm, write_arpa
 
-    discounts = tuple(args.discounts) if args.discounts else None
-    if discounts is not None and len(discounts) != 3:
-        raise ValueError(f"--discounts needs 3 values (D1,D2,D3+), got {len(discounts)}")
-    cfg = NgramConfig(order=args.order, unit=args.unit, discounts=discounts)
+    cfg = config_from_args(NgramConfig, args)
     out = Path(args.out)
     arpa = out if out.suffix == ".arpa" else out / LM_DIR_ARPA
     model = build_lm(args.text, cfg)
@@ -98,31 +89,20 @@ def run_lm(args: argparse.Namespace) -> int:
 
 
 def add_tune_arguments(p: argparse.ArgumentParser) -> None:
-    from asr.decode.tune_config import TuneConfig
-
-    d = TuneConfig(lm="")
     p.add_argument("model_dir")
     p.add_argument("dev_data", help="dev data directory")
     p.add_argument("--device", default="auto")
-    p.add_argument("--beam", type=int, default=d.beam)
-    p.add_argument("--lm-weights", type=_floats, default=d.lm_weights, help="alpha grid, comma-separated")
-    p.add_argument("--word-scores", type=_floats, default=d.word_scores, help="beta grid, comma-separated")
-    p.add_argument("--no-copy", action="store_true",
-                   help="refer to the LM where it is instead of copying it into the model directory")
-    _add_beam_options(p, tuning=True)
+    add_config_arguments(p, TuneConfig)
 
 
 def run_tune(args: argparse.Namespace) -> int:
     from asr.decode.tune import format_grid, tune_lm
-    from asr.decode.tune_config import TuneConfig
-    from asr.transcribe import Recognizer
+    from asr.model.runtime import ModelRuntime
 
     if not args.lm:
         raise ValueError("asr tune-lm needs --lm (an ARPA file or an `asr lm` directory)")
-    cfg = TuneConfig(lm=args.lm, lexicon=args.lexicon or "", beam=args.beam, lm_weights=args.lm_weights,
-                     word_scores=args.word_scores, copy_lm=not args.no_copy,
-                     **({"beam_threshold": args.beam_threshold} if args.beam_threshold is not None else {}))
-    res = tune_lm(Recognizer(args.model_dir, args.device), args.model_dir, args.dev_data, cfg)
+    cfg = config_from_args(TuneConfig, args)
+    res = tune_lm(ModelRuntime(args.model_dir, args.device), args.model_dir, args.dev_data, cfg)
     print(f"dev WER (%) by LM weight alpha and word score beta, beam {cfg.beam}:")
     print(format_grid(res))
     print(f"greedy dev WER {100 * res.greedy_dev_wer:.2f}%; best alpha {res.lm_weight:g} beta {res.word_score:g} "

@@ -1,8 +1,8 @@
 """``asr decode``: transcribe every utterance of a data directory in length-sorted batches.
 
-The acoustic model runs once per batch (:func:`datadir_log_probs`); any decoder (greedy or beam,
-asr.decode.decoder) turns the log-probs into words. LM tuning keeps the log-probs and decodes them
-many times.
+The acoustic model (an asr.model.runtime.ModelRuntime) runs once per batch (:func:`datadir_log_probs`);
+any decoder (greedy or beam, asr.decode.decoder) turns the log-probs into words. LM tuning keeps the
+log-probs and decodes them many times.
 """
 
 from __future__ import annotations
@@ -17,11 +17,15 @@ from tqdm import tqdm
 
 from asr.data.audio import AudioError, load_audio
 from asr.data.datadir import read_datadir
+from asr.decode.config import BATCH_SECONDS
+from asr.decode.decoder import Decoder, make_decoder
+from asr.io import atomic_write_text
+from asr.model.runtime import ModelRuntime
 
 log = logging.getLogger(__name__)
 
 
-def datadir_log_probs(recognizer, data_dir: str | os.PathLike, batch_seconds: float = 240.0,
+def datadir_log_probs(runtime: ModelRuntime, data_dir: str | os.PathLike, batch_seconds: float = BATCH_SECONDS,
                       ) -> Iterator[tuple[list[str], torch.Tensor, torch.Tensor]]:
     """Yield ``(utt_ids, log_probs (B, T, V), lengths (B,))`` per length-sorted batch of a data dir.
 
@@ -29,7 +33,7 @@ def datadir_log_probs(recognizer, data_dir: str | os.PathLike, batch_seconds: fl
     decoded as empty hypotheses, so scored as errors, never silently left out).
     """
     dd = read_datadir(data_dir)
-    sr = recognizer.feature_cfg.sample_rate
+    sr = runtime.feature_cfg.sample_rate
     waves, failed = {}, []
     for u in dd.utt_ids:
         try:
@@ -47,14 +51,14 @@ def datadir_log_probs(recognizer, data_dir: str | os.PathLike, batch_seconds: fl
         batch.append(u)
         last = i + 1 == len(order)
         if last or len(waves[order[i + 1]]) * (len(batch) + 1) > batch_seconds * sr:
-            log_probs, lengths = recognizer.log_probs([waves[b] for b in batch])
+            log_probs, lengths = runtime.log_probs([waves[b] for b in batch])
             yield list(batch), log_probs, lengths
             bar.update(len(batch))
             batch = []
     bar.close()
 
 
-def decode_batch(decoder, tokenizer, log_probs: torch.Tensor, lengths: torch.Tensor) -> list[str]:
+def decode_batch(decoder: Decoder, tokenizer, log_probs: torch.Tensor, lengths: torch.Tensor) -> list[str]:
     """Texts of ``decoder.decode``; '' for utterances with no frames (unreadable audio)."""
     if log_probs.shape[1] == 0:
         return [""] * log_probs.shape[0]
@@ -63,22 +67,23 @@ def decode_batch(decoder, tokenizer, log_probs: torch.Tensor, lengths: torch.Ten
 
 def write_hyps(hyps: dict[str, str], path: str | os.PathLike) -> None:
     """``<utt> <words>`` per line, sorted; an empty hypothesis is the id alone."""
-    Path(path).write_text("".join(f"{u} {hyps[u]}".rstrip() + "\n" for u in sorted(hyps)), encoding="utf-8")
+    atomic_write_text(path, "".join(f"{u} {hyps[u]}".rstrip() + "\n" for u in sorted(hyps)))
 
 
-def decode_datadir(recognizer, data_dir: str | os.PathLike, out_dir: str | os.PathLike,
-                   batch_seconds: float = 240.0, decoder=None) -> dict[str, str]:
+def decode_datadir(runtime: ModelRuntime, data_dir: str | os.PathLike, out_dir: str | os.PathLike,
+                   batch_seconds: float = BATCH_SECONDS, decoder: Decoder | None = None) -> dict[str, str]:
     """Write ``out_dir/hyp.txt`` (``<utt> <words>``) and ``out_dir/ref.txt``; return the hypotheses.
 
-    ``decoder`` defaults to the recognizer's (greedy, or the model's tuned beam search).
+    ``decoder`` defaults to the model's own choice: its tuned beam search (decode.json) if it has
+    one, else greedy (asr.decode.decoder.make_decoder).
     """
-    decoder = decoder or recognizer.decoder
+    decoder = decoder or make_decoder(runtime.model_dir, runtime.tokenizer)
     hyps: dict[str, str] = {}
-    for utts, log_probs, lengths in datadir_log_probs(recognizer, data_dir, batch_seconds):
-        hyps.update(zip(utts, decode_batch(decoder, recognizer.tokenizer, log_probs, lengths), strict=True))
+    for utts, log_probs, lengths in datadir_log_probs(runtime, data_dir, batch_seconds):
+        hyps.update(zip(utts, decode_batch(decoder, runtime.tokenizer, log_probs, lengths), strict=True))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_hyps(hyps, out / "hyp.txt")
     dd = read_datadir(data_dir)
-    (out / "ref.txt").write_text("".join(f"{u} {dd.text[u]}\n" for u in dd.utt_ids), encoding="utf-8")
+    atomic_write_text(out / "ref.txt", "".join(f"{u} {dd.text[u]}\n" for u in dd.utt_ids))
     return hyps

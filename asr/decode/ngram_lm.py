@@ -45,6 +45,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from asr.config import option
+from asr.io import atomic_path
 from asr.text.tokenizer import read_training_text
 
 log = logging.getLogger(__name__)
@@ -65,10 +67,13 @@ class ArpaError(ValueError):
 class NgramConfig:
     """Options of ``asr lm``."""
 
-    order: int = 3
-    unit: str = "word"  # "word" or "char" (characters, WORD_SEP between words: for lexicon-free decoding)
-    # D(1), D(2), D(3+) for every order instead of the estimated ones (None: estimate as lmplz does).
-    discounts: tuple[float, float, float] | None = None
+    order: int = option(3, help="n-gram order (at least 2)")
+    # char: characters with WORD_SEP between words, for lexicon-free decoding.
+    unit: str = option("word", choices=("word", "char"),
+                       help="word LM (decoded with its lexicon) or character LM (lexicon-free decoding)")
+    # None: estimated from the counts of counts, as lmplz does.
+    discounts: tuple[float, float, float] | None = option(
+        None, metavar="D1,D2,D3+", help="fixed D1,D2,D3+ for every order instead of the estimated ones")
 
     def __post_init__(self):
         if self.order < 2:
@@ -253,8 +258,7 @@ def write_arpa(model: NgramModel, path: str | os.PathLike) -> Path:
     """Write ``model`` as an ARPA file (sorted n-grams, 7 significant digits), atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         f.write("\\data\\\n")
         for n, level in enumerate(model.logprob, 1):
             f.write(f"ngram {n}={len(level)}\n")
@@ -267,7 +271,6 @@ def write_arpa(model: NgramModel, path: str | os.PathLike) -> Path:
                     line += f"\t{bo[ngram]:.7g}"
                 f.write(line + "\n")
         f.write("\n\\end\\\n")
-    os.replace(tmp, path)
     return path
 
 

@@ -19,15 +19,14 @@ from pathlib import Path
 import torch
 
 from asr.data.datadir import read_datadir
-from asr.decode.beam import BeamSearchDecoder, resolve_lm
+from asr.decode.beam import LM_DIR_ARPA, LM_DIR_LEXICON, BeamSearchDecoder, resolve_lm
+from asr.decode.config import BATCH_SECONDS, DecodeConfig, TuneConfig, save_decode_config
 from asr.decode.decode_data import datadir_log_probs, decode_batch
-from asr.decode.decoder import DecodeConfig, GreedyDecoder, save_decode_config
-from asr.decode.tune_config import TuneConfig
+from asr.decode.decoder import Decoder, GreedyDecoder
 from asr.evaluate.scoring import score
+from asr.model.runtime import ModelRuntime
 
 log = logging.getLogger(__name__)
-
-MODEL_LM, MODEL_LEXICON = "lm.arpa", "lexicon.txt"
 
 
 @dataclass
@@ -41,29 +40,30 @@ class TuneResult:
     seconds: float
 
 
-def dev_log_probs(recognizer, dev_dir: str | os.PathLike, batch_seconds: float = 240.0,
+def dev_log_probs(runtime: ModelRuntime, dev_dir: str | os.PathLike, batch_seconds: float = BATCH_SECONDS,
                   ) -> list[tuple[list[str], torch.Tensor, torch.Tensor]]:
     """All batches of the dev set's log-probs, on the CPU as float32: ``(utts, (B, T, V), (B,))``."""
     return [(utts, lp.float().cpu().contiguous(), lens.cpu())
-            for utts, lp, lens in datadir_log_probs(recognizer, dev_dir, batch_seconds)]
+            for utts, lp, lens in datadir_log_probs(runtime, dev_dir, batch_seconds)]
 
 
-def _wer(decoder, tokenizer, cache, refs: dict[str, str]) -> tuple[float, dict[str, str]]:
+def _wer(decoder: Decoder, tokenizer, cache, refs: dict[str, str]) -> tuple[float, dict[str, str]]:
     hyps: dict[str, str] = {}
     for utts, lp, lens in cache:
         hyps.update(zip(utts, decode_batch(decoder, tokenizer, lp, lens), strict=True))
     return score(refs, hyps).wer.error_rate, hyps
 
 
-def tune_lm(recognizer, model_dir: str | os.PathLike, dev_dir: str | os.PathLike, cfg: TuneConfig) -> TuneResult:
-    """Grid-search α/β on ``dev_dir`` and write ``decode.json`` into ``model_dir``."""
+def tune_lm(runtime: ModelRuntime, model_dir: str | os.PathLike, dev_dir: str | os.PathLike,
+            cfg: TuneConfig) -> TuneResult:
+    """Grid-search α/β on ``dev_dir`` with the network of ``runtime``; write ``decode.json`` into ``model_dir``."""
     if not cfg.lm_weights or not cfg.word_scores:
         raise ValueError("the α and β grids must each have at least one value")
     t0 = time.perf_counter()
     arpa, lexicon = resolve_lm(cfg.lm, cfg.lexicon)
     refs = read_datadir(dev_dir).text
-    cache = dev_log_probs(recognizer, dev_dir, cfg.batch_seconds)
-    tok = recognizer.tokenizer
+    cache = dev_log_probs(runtime, dev_dir, cfg.batch_seconds)
+    tok = runtime.tokenizer
     greedy_wer, _ = _wer(GreedyDecoder(), tok, cache, refs)
     log.info("dev greedy WER %.2f%%", 100 * greedy_wer)
     base = BeamSearchDecoder(tok, DecodeConfig(beam=cfg.beam, lm=str(arpa), lexicon=str(lexicon or ""),
@@ -78,11 +78,11 @@ def tune_lm(recognizer, model_dir: str | os.PathLike, dev_dir: str | os.PathLike
 
     d = Path(model_dir)
     if cfg.copy_lm:
-        shutil.copyfile(arpa, d / MODEL_LM)
-        arpa = d / MODEL_LM
+        shutil.copyfile(arpa, d / LM_DIR_ARPA)
+        arpa = d / LM_DIR_ARPA
         if lexicon is not None:
-            shutil.copyfile(lexicon, d / MODEL_LEXICON)
-            lexicon = d / MODEL_LEXICON
+            shutil.copyfile(lexicon, d / LM_DIR_LEXICON)
+            lexicon = d / LM_DIR_LEXICON
     chosen = DecodeConfig(beam=cfg.beam, lm=str(arpa), lexicon=str(lexicon or ""), lm_weight=best["lm_weight"],
                           word_score=best["word_score"], beam_threshold=cfg.beam_threshold)
     seconds = time.perf_counter() - t0

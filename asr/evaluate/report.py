@@ -1,4 +1,5 @@
-"""Scoring reports for people: Markdown, and one self-contained HTML page (no external files but the audio).
+"""Scoring reports as files: for machines (wer.json, summary.json), and for people (per_utt.txt,
+report.md, and one self-contained HTML page: no external files but the audio).
 
 The HTML page colours each error in its aligned REF/HYP (substitution, deletion, insertion) and
 plays each utterance with ``<audio src=...>``, the wav path written relative to the page so that the
@@ -8,13 +9,33 @@ page and the corpus can be moved together.
 from __future__ import annotations
 
 import html
+import json
 import os
+from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import quote
 
-from asr.evaluate.scoring import Evaluation, UttScore, format_alignment
+from asr.evaluate.results import Evaluation, UttScore, format_alignment
+from asr.io import atomic_path, atomic_write_text
 
 MD_MAX_UTTS = 100  # the Markdown lists this many erroneous utterances; the HTML page lists all
+
+
+def write_outputs(ev: Evaluation, out_dir: str | os.PathLike, audio: dict[str, str] | None = None,
+                  title: str = "") -> Path:
+    """Write wer.json, summary.json, per_utt.txt, report.md and report.html into ``out_dir``
+    (``audio``: utt -> audio path, for the HTML players), each file atomically."""
+    d = Path(out_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(d / "wer.json", json.dumps(asdict(ev.report), indent=2) + "\n")
+    atomic_write_text(d / "summary.json", json.dumps(ev.summary(audio), indent=2) + "\n")  # audio: absolute paths
+    with atomic_path(d / "per_utt.txt") as tmp, open(tmp, "w", encoding="utf-8") as f:
+        for u in _worst_first(ev):
+            r, h, m = format_alignment(u.pairs)
+            f.write(f"{u.utt} wer={100 * u.wer:.1f}%\nREF: {r}\nHYP: {h}\n     {m}\n\n")
+    write_markdown(ev, d / "report.md", title=title, audio=audio)
+    write_html(ev, d / "report.html", audio=audio, title=title)
+    return d
 
 
 def relative_audio(audio: dict[str, str] | None, report_dir: Path) -> dict[str, str]:
@@ -73,8 +94,7 @@ def render_markdown(ev: Evaluation, title: str = "", audio_rel: dict[str, str] |
 def write_markdown(ev: Evaluation, path: str | os.PathLike, title: str = "",
                    audio: dict[str, str] | None = None) -> Path:
     path = Path(path)
-    path.write_text(render_markdown(ev, title, relative_audio(audio, path.parent)), encoding="utf-8")
-    return path
+    return atomic_write_text(path, render_markdown(ev, title, relative_audio(audio, path.parent)))
 
 
 # ---------------------------------------------------------------------------------------------- HTML
@@ -171,5 +191,4 @@ def render_html(ev: Evaluation, title: str = "", audio_rel: dict[str, str] | Non
 def write_html(ev: Evaluation, path: str | os.PathLike, audio: dict[str, str] | None = None,
                title: str = "") -> Path:
     path = Path(path)
-    path.write_text(render_html(ev, title, relative_audio(audio, path.parent)), encoding="utf-8")
-    return path
+    return atomic_write_text(path, render_html(ev, title, relative_audio(audio, path.parent)))

@@ -5,19 +5,28 @@
     wer.json      totals (WER/CER counts), as before
     summary.json  everything, for machines: totals, per speaker, top errors, per utterance, warnings
     per_utt.txt   aligned REF/HYP per utterance, worst first
-    report.md     for people (asr.evaluate.report), and report.html (self-contained, audio playable)
+    report.md     for people, and report.html (self-contained, audio playable)
+
+The result types are in asr.evaluate.results, the files are written by asr.evaluate.report.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import jiwer
+
+from asr.evaluate.report import write_outputs
+from asr.evaluate.results import (
+    ErrorCounts,
+    Evaluation,
+    ScoreReport,
+    SpeakerScore,
+    UttScore,
+    aligned_pairs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -26,23 +35,6 @@ TOP_ERRORS = 20
 
 class ScoringError(ValueError):
     pass
-
-
-@dataclass
-class ErrorCounts:
-    error_rate: float
-    substitutions: int
-    deletions: int
-    insertions: int
-    hits: int
-    ref_len: int
-
-
-@dataclass
-class ScoreReport:
-    num_utts: int
-    wer: ErrorCounts
-    cer: ErrorCounts
 
 
 class Transcripts(dict):
@@ -97,104 +89,6 @@ def read_utt2spk(path: str | os.PathLike) -> dict[str, str]:
                 raise ScoringError(f"{path}:{lineno}: expected '<utt> <speaker>', got {line.strip()!r}")
             out[parts[0]] = parts[1]
     return out
-
-
-def align_lines(out, index: int) -> tuple[str, str, str]:
-    """REF, HYP and an error-marker line for utterance ``index`` of a jiwer WordOutput, column-aligned."""
-    return format_alignment(aligned_pairs(out, index))
-
-
-def format_alignment(pairs: list[tuple[str, str, str]]) -> tuple[str, str, str]:
-    """Aligned pairs as REF / HYP / marks lines: errors upper-case, ``***`` for the missing side."""
-    ref_cols, hyp_cols, marks = [], [], []
-    for kind, r, h in pairs:
-        if kind == "equal":
-            ref_cols.append(r)
-            hyp_cols.append(h)
-        else:
-            ref_cols.append(r.upper() if r else "*" * len(h))
-            hyp_cols.append(h.upper() if h else "*" * len(r))
-        marks.append("" if kind == "equal" else kind)
-    widths = [max(len(r), len(h)) for r, h in zip(ref_cols, hyp_cols, strict=True)]
-    fmt = lambda cols: " ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip()  # noqa: E731
-    return fmt(ref_cols), fmt(hyp_cols), fmt(marks)
-
-
-def aligned_pairs(out, index: int) -> list[tuple[str, str, str]]:
-    """``(kind, ref_word, hyp_word)`` in order; kind is ``equal``, ``S``, ``D`` (hyp '') or ``I`` (ref '')."""
-    ref_words, hyp_words = out.references[index], out.hypotheses[index]
-    pairs = []
-    for chunk in out.alignments[index]:
-        refs = ref_words[chunk.ref_start_idx:chunk.ref_end_idx]
-        hyps = hyp_words[chunk.hyp_start_idx:chunk.hyp_end_idx]
-        if chunk.type in ("equal", "substitute"):
-            kind = "equal" if chunk.type == "equal" else "S"
-            pairs.extend((kind, r, h) for r, h in zip(refs, hyps, strict=True))
-        elif chunk.type == "delete":
-            pairs.extend(("D", r, "") for r in refs)
-        elif chunk.type == "insert":
-            pairs.extend(("I", "", h) for h in hyps)
-    return pairs
-
-
-@dataclass
-class UttScore:
-    utt: str
-    speaker: str
-    ref: str
-    hyp: str
-    ref_words: int
-    substitutions: int
-    deletions: int
-    insertions: int
-    pairs: list[tuple[str, str, str]] = field(repr=False)  # aligned (kind, ref, hyp), see aligned_pairs
-
-    @property
-    def errors(self) -> int:
-        return self.substitutions + self.deletions + self.insertions
-
-    @property
-    def wer(self) -> float:
-        return self.errors / self.ref_words
-
-
-@dataclass
-class SpeakerScore:
-    speaker: str
-    num_utts: int
-    ref_words: int
-    substitutions: int
-    deletions: int
-    insertions: int
-    wer: float
-
-
-@dataclass
-class Evaluation:
-    report: ScoreReport
-    utts: list[UttScore]  # sorted by id
-    speakers: list[SpeakerScore]  # worst WER first
-    substitutions: list[tuple[str, str, int]]  # (ref word, hyp word, count), most frequent first
-    insertions: list[tuple[str, int]]
-    deletions: list[tuple[str, int]]
-    warnings: list[str]
-
-    def summary(self, audio: dict[str, str] | None = None) -> dict:
-        """Everything as plain JSON types."""
-        return {
-            **asdict(self.report),
-            "speakers": [asdict(s) for s in self.speakers],
-            "top_errors": {
-                "substitutions": [{"ref": r, "hyp": h, "count": c} for r, h, c in self.substitutions],
-                "insertions": [{"hyp": w, "count": c} for w, c in self.insertions],
-                "deletions": [{"ref": w, "count": c} for w, c in self.deletions],
-            },
-            "utterances": [{"utt": u.utt, "speaker": u.speaker, "ref": u.ref, "hyp": u.hyp,
-                            "ref_words": u.ref_words, "substitutions": u.substitutions, "deletions": u.deletions,
-                            "insertions": u.insertions, "wer": u.wer,
-                            **({"audio": audio[u.utt]} if audio and u.utt in audio else {})} for u in self.utts],
-            "warnings": self.warnings,
-        }
 
 
 def _examples(utts: list[str], where) -> str:
@@ -285,23 +179,6 @@ def score(refs: dict[str, str], hyps: dict[str, str], out_dir: str | os.PathLike
     if out_dir is not None:
         write_outputs(ev, out_dir, audio=audio, title=title)
     return ev.report
-
-
-def write_outputs(ev: Evaluation, out_dir: str | os.PathLike, audio: dict[str, str] | None = None,
-                  title: str = "") -> Path:
-    from asr.evaluate.report import write_html, write_markdown
-
-    d = Path(out_dir)
-    d.mkdir(parents=True, exist_ok=True)
-    (d / "wer.json").write_text(json.dumps(asdict(ev.report), indent=2) + "\n")
-    (d / "summary.json").write_text(json.dumps(ev.summary(audio), indent=2) + "\n")  # audio: absolute paths
-    with open(d / "per_utt.txt", "w", encoding="utf-8") as f:
-        for u in sorted(ev.utts, key=lambda u: (-u.wer, u.utt)):
-            r, h, m = format_alignment(u.pairs)
-            f.write(f"{u.utt} wer={100 * u.wer:.1f}%\nREF: {r}\nHYP: {h}\n     {m}\n\n")
-    write_markdown(ev, d / "report.md", title=title, audio=audio)
-    write_html(ev, d / "report.html", audio=audio, title=title)
-    return d
 
 
 def format_report(report: ScoreReport) -> str:

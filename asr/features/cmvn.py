@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from asr.io import atomic_write_text
+
 CMVN_FILE = "cmvn.json"
 
 
@@ -71,9 +73,7 @@ class CMVNStats:
 
     def save(self, path: str | os.PathLike) -> None:
         data = {"count": self.count, "mean": self.mean.tolist(), "std": self.std.tolist()}
-        tmp = Path(f"{path}.tmp.{os.getpid()}")
-        tmp.write_text(json.dumps(data) + "\n")
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(data) + "\n")
 
 
 def load_cmvn(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:

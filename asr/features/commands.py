@@ -1,12 +1,19 @@
-"""Command-line arguments of ``asr features`` and ``asr features-merge`` (light: no torch import to build them)."""
+"""Command line of the feature stage: ``asr features`` and ``asr features-merge``.
+
+Building the parsers imports no torch: extraction is imported by the run functions only.
+"""
 
 from __future__ import annotations
 
-from asr.features.config import BACKENDS, UTT_NORMS, FeatureConfig
+import argparse
+
+from asr.config import add_config_arguments, config_from_args
+from asr.features.config import FeatureConfig
 from asr.features.store import DTYPES, UTTS_PER_SHARD
 
 
-def add_arguments(p) -> None:
+def add_features_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of ``asr features``: the store's layout, then one flag per :class:`FeatureConfig` field."""
     p.add_argument("data_dir")
     p.add_argument("out_dir")
     p.add_argument("--nj", type=int, default=2, help="parallel processes (each computes whole shards)")
@@ -17,13 +24,11 @@ def add_arguments(p) -> None:
                    "task) and do not merge: run `asr features-merge OUT` after all shards")
     p.add_argument("--cmvn", action="store_true", help="also write global CMVN stats (training set)")
     p.add_argument("--dtype", default="float16", choices=DTYPES, help="stored precision")
-    p.add_argument("--backend", default="torchaudio", choices=BACKENDS,
-                   help="feature computation (kaldi: torchaudio.compliance.kaldi.fbank)")
-    p.add_argument("--n-mels", type=int, default=80, help="mel bands")
-    p.add_argument("--utt-norm", default="none", choices=UTT_NORMS, help="per-utterance normalization")
+    add_config_arguments(p, FeatureConfig)
 
 
-def run(args) -> int:
+def run_features(args: argparse.Namespace) -> int:
+    """Extract (or resume) a feature store; status 1 when no utterance could be used."""
     shard, num_shards = None, args.num_shards or None
     if args.shard:
         try:
@@ -33,7 +38,7 @@ def run(args) -> int:
         if num_shards and num_shards != n:
             raise ValueError(f"--shard {args.shard} disagrees with --num-shards {num_shards}")
         shard, num_shards = i, n
-    cfg = FeatureConfig(n_mels=args.n_mels, backend=args.backend, utt_norm=args.utt_norm)
+    cfg = config_from_args(FeatureConfig, args)
     from asr.features.extract import extract_features
 
     res = extract_features(args.data_dir, args.out_dir, cfg, nj=args.nj, compute_cmvn=args.cmvn, dtype=args.dtype,
@@ -44,12 +49,14 @@ def run(args) -> int:
     return 0 if res.num_done or shard is not None else 1
 
 
-def add_merge_arguments(p) -> None:
+def add_features_merge_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of ``asr features-merge``."""
     p.add_argument("out_dir", help="a store whose shards were computed with `asr features --shard I/N`")
     p.add_argument("--cmvn", action="store_true", help="also write global CMVN stats (training set)")
 
 
-def run_merge(args) -> int:
+def run_features_merge(args: argparse.Namespace) -> int:
+    """Check and index the shards of ``asr features --shard I/N`` runs; status 1 when the store is empty."""
     from asr.features.extract import merge_store
 
     res = merge_store(args.out_dir, args.cmvn)

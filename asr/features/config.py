@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from asr.config import option
+
 BACKENDS = ("torchaudio", "librosa", "kaldi")
 UTT_NORMS = ("none", "mean", "meanvar")
 
@@ -29,15 +31,16 @@ class FeatureConfig:
     Old stores and model directories have no ``backend``/``utt_norm``: the defaults are what they used.
     """
 
-    sample_rate: int = 16000
-    n_mels: int = 80
-    win_ms: float = 25.0
-    hop_ms: float = 10.0
-    n_fft: int = 512
-    f_min: float = 20.0
-    f_max: float = 7600.0
-    backend: str = "torchaudio"  # torchaudio | librosa | kaldi
-    utt_norm: str = "none"  # none | mean | meanvar
+    sample_rate: int = option(16000, help="sample rate the audio is resampled to, Hz")
+    n_mels: int = option(80, help="mel bands")
+    win_ms: float = option(25.0, help="analysis window, ms")
+    hop_ms: float = option(10.0, help="frame shift, ms")
+    n_fft: int = option(512, help="FFT size (the window is zero-padded to it; unused by kaldi)")
+    f_min: float = option(20.0, help="lowest mel band edge, Hz")
+    f_max: float = option(7600.0, help="highest mel band edge, Hz")
+    backend: str = option("torchaudio", choices=BACKENDS,
+                          help="feature computation (kaldi: torchaudio.compliance.kaldi.fbank)")
+    utt_norm: str = option("none", choices=UTT_NORMS, help="per-utterance normalization")
 
     def __post_init__(self):
         if self.backend not in BACKENDS:

@@ -344,6 +344,8 @@ def _remove_stale(out: Path, num_shards: int) -> None:
     """Delete files of earlier layouts (another shard count, the unsharded store) that the index no longer uses."""
     keep = {p.name for s in range(num_shards) for p in shard_paths(out, s, num_shards)}
     for p in (out / SHARD_DIR).iterdir():
-        if p.name not in keep and ".tmp." not in p.name:  # a .tmp may belong to a run still going
+        # A temporary file (shard data: NAME.tmp.PID; manifests via asr.io: NAME.PID.tmp) may belong to a
+        # run still going.
+        if p.name not in keep and ".tmp" not in p.name:
             p.unlink()
     (out / LEGACY_FRAMES_FILE).unlink(missing_ok=True)

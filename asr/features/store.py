@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from asr.features.config import FeatureConfig
+from asr.io import atomic_write_text
 
 FORMAT = 2
 SHARD_DIR = "shards"
@@ -45,16 +46,6 @@ def shard_paths(directory: str | os.PathLike, shard: int, num_shards: int) -> tu
     """``(data file, manifest)`` of one shard."""
     base = Path(directory) / SHARD_DIR / shard_name(shard, num_shards)
     return base.with_suffix(".feats"), base.with_suffix(".json")
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the whole new one, never a part."""
-    tmp = path.with_name(f"{path.name}.tmp.{os.getpid()}")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -84,6 +75,7 @@ class ShardWriter:
         self.data_path, self.manifest_path = shard_paths(self.dir, shard, num_shards)
         (self.dir / INDEX_FILE).unlink(missing_ok=True)
         self.manifest_path.unlink(missing_ok=True)
+        # Not asr.io.atomic_path: the file stays open across add() calls until close() or abort().
         self._tmp = self.data_path.with_name(f"{self.data_path.name}.tmp.{os.getpid()}")
         self._f = open(self._tmp, "wb")
         self.utts: list[tuple[str, int, int]] = []  # (utt, offset, frames)
@@ -106,7 +98,7 @@ class ShardWriter:
         manifest = {"format": FORMAT, "shard": self.shard, "num_shards": self.num_shards,
                     "feature": asdict(self.cfg), "dtype": self.dtype.name, "dim": self.cfg.n_mels,
                     "frames": self.frames, "utts": self.utts, **(extra or {})}
-        atomic_write_text(self.manifest_path, json.dumps(manifest) + "\n")
+        atomic_write_text(self.manifest_path, json.dumps(manifest) + "\n", fsync=True)
         _fsync_dir(self.manifest_path.parent)
         return manifest
 
@@ -135,9 +127,10 @@ def write_index(directory: str | os.PathLike, manifests: list[dict]) -> Path:
     first = manifests[0]
     meta = {"format": FORMAT, "feature": first["feature"], "dtype": first["dtype"], "dim": first["dim"],
             "num_shards": first["num_shards"]}
-    atomic_write_text(d / CONFIG_FILE, json.dumps(meta, indent=2) + "\n")
+    atomic_write_text(d / CONFIG_FILE, json.dumps(meta, indent=2) + "\n", fsync=True)
     rows = sorted((u, m["shard"], off, n) for m in manifests for u, off, n in m["utts"])
-    atomic_write_text(d / INDEX_FILE, "".join(f"{u} {s} {off} {n}\n" for u, s, off, n in rows))
+    index = "".join(f"{u} {s} {off} {n}\n" for u, s, off, n in rows)
+    atomic_write_text(d / INDEX_FILE, index, fsync=True)
     return d / INDEX_FILE
 
 

@@ -1,4 +1,4 @@
-"""``asr export``: a model directory from a training checkpoint, and/or its ONNX network.
+"""A model directory from a training checkpoint, and/or its ONNX network (``asr export``, asr.model.commands).
 
     asr export exp/x/bilstm_ctc/epoch-3.pt exp/x/model-epoch3          # checkpoint -> model directory
     asr export exp/x/bilstm_ctc/epoch-3.pt exp/x/model-epoch3 --onnx   # ... plus model.onnx
@@ -18,18 +18,25 @@ model directory needs three things a checkpoint does not hold directly:
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
 import shutil
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+import torch
 
-# Torch and the model are imported inside the functions: the CLI imports this module to build its parser.
-ONNX_MODEL = "model.onnx"  # asr.model.onnx_model.ONNX_MODEL
-STORE_CONFIG = "feature_config.json"  # asr.features.store.CONFIG_FILE
+from asr.features.config import FeatureConfig
+from asr.features.store import CONFIG_FILE as STORE_CONFIG
+from asr.io import file_sha256
+from asr.model.ctc_model import CTCModel
+from asr.model.encoder import ModelConfig
+from asr.model.layout import CONFIG_JSON, ONNX_MODEL, WEIGHTS
+from asr.model.model_dir import load_model_dir, save_model_dir
+from asr.model.onnx_model import WEIGHTS_DIGEST_KEY, export_onnx
+from asr.text.tokenizer import build_tokenizer
+
+log = logging.getLogger(__name__)
 
 
 def _find(relative: str, checkpoint: Path, what: str) -> Path:
@@ -46,13 +53,6 @@ def _find(relative: str, checkpoint: Path, what: str) -> Path:
 def checkpoint_model(path: str | os.PathLike, feature_config: str | os.PathLike | None = None,
                      tokenizer_dir: str | os.PathLike | None = None):
     """``(CTCModel (eval, CPU), FeatureConfig, tokenizer, info dict)`` from a training checkpoint."""
-    import torch
-
-    from asr.features.config import FeatureConfig
-    from asr.model.ctc_model import CTCModel
-    from asr.model.encoder import ModelConfig
-    from asr.text.tokenizer import build_tokenizer
-
     path = Path(path)
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(ckpt, dict) or "model" not in ckpt or "config" not in ckpt:
@@ -82,9 +82,6 @@ def checkpoint_model(path: str | os.PathLike, feature_config: str | os.PathLike 
 def export(src: str | os.PathLike, out_dir: str | os.PathLike | None = None, onnx: bool = False,
            feature_config: str | None = None, tokenizer_dir: str | None = None) -> Path:
     """Checkpoint or model directory ``src`` -> model directory ``out_dir`` (default: ``src`` if a directory)."""
-    from asr.model.model_dir import CONFIG_JSON, WEIGHTS, load_model_dir, save_model_dir
-    from asr.model.onnx_model import WEIGHTS_DIGEST_KEY, export_onnx, file_sha256
-
     src = Path(src)
     if src.is_dir():
         out = Path(out_dir) if out_dir else src
@@ -105,18 +102,3 @@ def export(src: str | os.PathLike, out_dir: str | os.PathLike | None = None, onn
         export_onnx(model, out / ONNX_MODEL, metadata={WEIGHTS_DIGEST_KEY: file_sha256(out / WEIGHTS),
                                                        "config": (out / CONFIG_JSON).read_text()})
     return out
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("src", help="training checkpoint (epoch-N.pt) or model directory")
-    p.add_argument("out_dir", nargs="?", help="model directory to write (default for a model directory: itself)")
-    p.add_argument("--onnx", action="store_true", help=f"also write {ONNX_MODEL} (pip install 'asr[onnx]')")
-    p.add_argument("--feature-config", help="feature_config.json to use instead of the training config's")
-    p.add_argument("--tokenizer-dir", help="unit directory to use instead of the training config's")
-
-
-def run(args: argparse.Namespace) -> int:
-    out = export(args.src, args.out_dir, onnx=args.onnx, feature_config=args.feature_config,
-                 tokenizer_dir=args.tokenizer_dir)
-    print(f"{args.src} -> {out}" + (f" (with {ONNX_MODEL})" if args.onnx else ""))
-    return 0

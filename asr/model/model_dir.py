@@ -1,10 +1,6 @@
 """Model directories: everything needed to transcribe, and nothing that needs unpickling.
 
-    config.json        model and feature configuration
-    model.safetensors  weights (CMVN included as buffers)
-    tokens.txt         output units, line number = id, id 0 = blank
-    bpe.model          the sentencepiece model, for BPE units only
-    model.onnx         optional: the same network as ONNX (``asr export --onnx``, asr.model.onnx_model)
+The files are listed in asr.model.layout; this module writes and reads the PyTorch side of them.
 """
 
 from __future__ import annotations
@@ -17,15 +13,15 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from asr.features.logmel import FeatureConfig
+from asr.features.config import FeatureConfig
+from asr.io import atomic_path, atomic_write_text
 from asr.model.ctc_model import CTCModel
 from asr.model.encoder import ModelConfig
+from asr.model.layout import CONFIG_JSON, TOKENS, WEIGHTS
 from asr.text.bpe import BPE_MODEL
 from asr.text.tokenizer import Tokenizer, load_tokenizer
 
-CONFIG_JSON = "config.json"
-WEIGHTS = "model.safetensors"
-TOKENS = "tokens.txt"
+__all__ = ["CONFIG_JSON", "TOKENS", "WEIGHTS", "save_model_dir", "load_model_dir", "load_model_meta"]
 
 
 def save_model_dir(directory: str | os.PathLike, model: CTCModel, feature_cfg: FeatureConfig,
@@ -33,12 +29,12 @@ def save_model_dir(directory: str | os.PathLike, model: CTCModel, feature_cfg: F
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(d / (WEIGHTS + ".tmp")))
-    os.replace(d / (WEIGHTS + ".tmp"), d / WEIGHTS)
+    with atomic_path(d / WEIGHTS) as tmp:
+        save_file(state, str(tmp))
     (d / BPE_MODEL).unlink(missing_ok=True)  # a stale one would turn a char model into BPE on load
     tokenizer.save(d / TOKENS)
     meta = {"model": asdict(model.cfg), "features": asdict(feature_cfg), **(extra or {})}
-    (d / CONFIG_JSON).write_text(json.dumps(meta, indent=2) + "\n")
+    atomic_write_text(d / CONFIG_JSON, json.dumps(meta, indent=2) + "\n")
     return d
 
 

@@ -21,7 +21,6 @@ tell that training has since replaced the weights next to it (:func:`onnx_is_cur
 
 from __future__ import annotations
 
-import hashlib
 import os
 import warnings
 from pathlib import Path
@@ -29,21 +28,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from asr.io import atomic_path, file_sha256
 from asr.model.ctc_model import CTCModel
+from asr.model.layout import ONNX_MODEL, WEIGHTS
 
-ONNX_MODEL = "model.onnx"
+__all__ = ["ONNX_MODEL", "WEIGHTS_DIGEST_KEY", "export_onnx", "onnx_is_current", "OnnxCTCModel"]
+
 OPSET = 17
 WEIGHTS_DIGEST_KEY = "safetensors_sha256"
 INPUTS = ("feats", "lengths")
 OUTPUTS = ("log_probs", "out_lengths")
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def export_onnx(model: CTCModel, path: str | os.PathLike, metadata: dict[str, str] | None = None) -> Path:
@@ -57,27 +51,26 @@ def export_onnx(model: CTCModel, path: str | os.PathLike, metadata: dict[str, st
     model = model.to("cpu").eval()
     frames = 10 * model.cfg.subsample + 1  # not a multiple of subsample: see the module docstring
     feats, lengths = torch.randn(1, frames, model.cfg.input_dim), torch.tensor([frames])
-    tmp = path.with_name(path.name + ".tmp")
-    with warnings.catch_warnings():
-        # The exporter warns about the deprecated TorchScript path, PackPadded shape inference and
-        # traced shape arithmetic; the numerical test in tests/model/test_onnx.py is what counts.
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            model, (feats, lengths), str(tmp), dynamo=False, opset_version=OPSET,
-            input_names=list(INPUTS), output_names=list(OUTPUTS),
-            dynamic_axes={"feats": {0: "batch", 1: "frames"}, "lengths": {0: "batch"},
-                          "log_probs": {0: "batch", 1: "steps"}, "out_lengths": {0: "batch"}})
-    proto = onnx.load(str(tmp))
-    for k, v in (metadata or {}).items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = k, str(v)
-    onnx.checker.check_model(proto)
-    onnx.save(proto, str(tmp))
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        with warnings.catch_warnings():
+            # The exporter warns about the deprecated TorchScript path, PackPadded shape inference and
+            # traced shape arithmetic; the numerical test in tests/model/test_onnx.py is what counts.
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                model, (feats, lengths), str(tmp), dynamo=False, opset_version=OPSET,
+                input_names=list(INPUTS), output_names=list(OUTPUTS),
+                dynamic_axes={"feats": {0: "batch", 1: "frames"}, "lengths": {0: "batch"},
+                              "log_probs": {0: "batch", 1: "steps"}, "out_lengths": {0: "batch"}})
+        proto = onnx.load(str(tmp))
+        for k, v in (metadata or {}).items():
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = k, str(v)
+        onnx.checker.check_model(proto)
+        onnx.save(proto, str(tmp))
     return path
 
 
-def onnx_is_current(model_dir: str | os.PathLike, weights: str = "model.safetensors") -> bool:
+def onnx_is_current(model_dir: str | os.PathLike, weights: str = WEIGHTS) -> bool:
     """True if ``model_dir/model.onnx`` was exported from the ``weights`` file now there (or there is none)."""
     d = Path(model_dir)
     if not (d / weights).is_file():

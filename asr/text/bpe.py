@@ -17,6 +17,7 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
+from asr.io import atomic_path, atomic_write_bytes
 from asr.text.units import BLANK
 
 BPE_MODEL = "bpe.model"
@@ -65,9 +66,8 @@ class BPETokenizer:
         path.write_text("\n".join(self.symbols) + "\n", encoding="utf-8")
         target = path.with_name(BPE_MODEL)
         if not target.exists() or not os.path.samefile(target, self.model_path):
-            tmp = target.with_name(BPE_MODEL + ".tmp")
-            shutil.copyfile(self.model_path, tmp)
-            os.replace(tmp, target)
+            with atomic_path(target) as tmp:
+                shutil.copyfile(self.model_path, tmp)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> BPETokenizer:
@@ -103,9 +103,7 @@ def train_bpe(texts: Iterable[str], out_dir: str | os.PathLike, vocab_size: int,
         normalization_rule_name="identity", hard_vocab_limit=False,
         input_sentence_size=max_sentences, shuffle_input_sentence=True, num_threads=num_threads,
         minloglevel=2)
-    tmp = out / (BPE_MODEL + ".tmp")
-    tmp.write_bytes(proto.getvalue())
-    os.replace(tmp, out / BPE_MODEL)
+    atomic_write_bytes(out / BPE_MODEL, proto.getvalue())
     tok = BPETokenizer(out / BPE_MODEL)
     tok.save(out / "tokens.txt")
     return tok

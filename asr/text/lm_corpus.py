@@ -1,6 +1,6 @@
 """Word n-gram LM text for real read speech, built at run time from installed Debian packages.
 
-The synthetic corpus' prompts (WordNet usage examples and fortune cookies, :mod:`asr.data.prompts`) are
+The synthetic corpus' prompts (WordNet usage examples and fortune cookies, :mod:`asr.text.prompts`) are
 short modern sentences; real read speech such as LibriSpeech is 19th and early 20th century books read
 aloud. Packaged texts much closer to that, with licences that allow their use (:data:`SOURCES`):
 
@@ -28,21 +28,27 @@ LibriSpeech utterances are from these Austen novels), and an LM must not hold th
 
 from __future__ import annotations
 
-import argparse
 import bz2
 import gzip
 import lzma
 import os
 import re
 import struct
-import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from asr.data.prompts import split_sentences
+from asr.config import option
+from asr.io import atomic_path
 from asr.text.normalize import normalize_text
+from asr.text.prompts import (
+    DEFAULT_FORTUNE_DIR,
+    DEFAULT_WORDNET_DIR,
+    extract_fortune_sentences,
+    extract_wordnet_sentences,
+    split_sentences,
+)
 
 DEFAULT_GCIDE = "/usr/share/dictd/gcide.dict.dz"
 DEFAULT_AUSTEN_DIR = "/usr/lib/R/site-library/janeaustenr"
@@ -297,24 +303,30 @@ def austen_sentences(package_dir: str | os.PathLike = DEFAULT_AUSTEN_DIR) -> Ite
 # --------------------------------------------------------------------------------------------- sources
 
 
+@dataclass
+class SourcePaths:
+    """Where the installed packages keep each source's text (``asr lm-text`` has one flag per field)."""
+
+    gcide: str = option(DEFAULT_GCIDE, help="GCIDE dictd database (dict-gcide)")
+    austen_dir: str = option(DEFAULT_AUSTEN_DIR, help="installed janeaustenr R package")
+    wordnet_dir: str = option(DEFAULT_WORDNET_DIR, help="WordNet data files (wordnet-base)")
+    fortune_dir: str = option(DEFAULT_FORTUNE_DIR, help="fortune files (fortunes)")
+
+
 @dataclass(frozen=True)
 class Source:
     package: str  # Debian package to install
     licence: str
-    sentences: Callable[[argparse.Namespace], Iterable[str]]
+    sentences: Callable[[SourcePaths], Iterable[str]]
     dedup: bool  # drop repeated sentences (a dictionary quotes the same line under several headwords)
 
 
-def _wordnet(args):
-    from asr.data.prompts import extract_wordnet_sentences
-
-    return extract_wordnet_sentences(args.wordnet_dir)
+def _wordnet(paths: SourcePaths) -> list[str]:
+    return extract_wordnet_sentences(paths.wordnet_dir)
 
 
-def _fortunes(args):
-    from asr.data.prompts import extract_fortune_sentences
-
-    return extract_fortune_sentences(args.fortune_dir)
+def _fortunes(paths: SourcePaths) -> list[str]:
+    return extract_fortune_sentences(paths.fortune_dir)
 
 
 SOURCES: dict[str, Source] = {
@@ -357,16 +369,17 @@ def normalized(sentences: Iterable[str], min_words: int = 1) -> Iterator[str]:
 
 
 def build_lm_text(out: str | os.PathLike, sources: Iterable[str] = DEFAULT_SOURCES, include: Iterable[str] = (),
-                  exclude: Iterable[str] = (), args: argparse.Namespace | None = None) -> dict[str, dict[str, int]]:
+                  exclude: Iterable[str] = (), paths: SourcePaths | None = None) -> dict[str, dict[str, int]]:
     """Write normalized LM text to ``out`` from packaged ``sources`` and ``include`` files/data dirs.
 
     ``exclude``: data dirs or text files whose utterances must not be in the LM (see :class:`Excluder`).
+    ``paths``: where the packaged sources are installed (default: the Debian locations).
     Returns per source: sentences and words written, and sentences dropped as overlapping ``exclude``.
     Checks that every source's package is installed before writing anything.
     """
     from asr.text.tokenizer import read_training_text
 
-    args = args or build_parser().parse_args(["-"])
+    paths = paths or SourcePaths()
     sources = list(sources)
     unknown = [s for s in sources if s not in SOURCES]
     if unknown:
@@ -375,15 +388,14 @@ def build_lm_text(out: str | os.PathLike, sources: Iterable[str] = DEFAULT_SOURC
         if not Path(path).exists():
             raise FileNotFoundError(f"{path}: no such text file or data directory")
     for name in sources:  # a missing package fails before any output
-        _check_installed(name, args)
+        _check_installed(name, paths)
     excluder = Excluder(t for path in exclude for t in read_training_text(path))
-    iterators = [(name, SOURCES[name].sentences(args), SOURCES[name].dedup) for name in sources]
+    iterators = [(name, SOURCES[name].sentences(paths), SOURCES[name].dedup) for name in sources]
     iterators += [(str(path), read_training_text(path), False) for path in include]
     p = Path(out)
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
     stats: dict[str, dict[str, int]] = {}
-    with open(tmp, "w", encoding="utf-8") as f:
+    with atomic_path(p) as tmp, open(tmp, "w", encoding="utf-8") as f:
         for name, sentences, dedup in iterators:
             st = stats[name] = {"sentences": 0, "words": 0, "excluded": 0}
             seen: set[str] = set()
@@ -399,57 +411,14 @@ def build_lm_text(out: str | os.PathLike, sources: Iterable[str] = DEFAULT_SOURC
                 f.write(s + "\n")
                 st["sentences"] += 1
                 st["words"] += s.count(" ") + 1
-    os.replace(tmp, p)
     return stats
 
 
-def _check_installed(name: str, args: argparse.Namespace) -> None:
-    path = {"gcide-quotes": args.gcide, "gcide-notes": args.gcide, "gcide-defs": args.gcide,
-            "austen": Path(args.austen_dir) / "data" / "Rdata.rdx",
-            "wordnet": Path(args.wordnet_dir) / "data.noun", "fortunes": Path(args.fortune_dir) / "fortunes"}[name]
+def _check_installed(name: str, paths: SourcePaths) -> None:
+    path = {"gcide-quotes": paths.gcide, "gcide-notes": paths.gcide, "gcide-defs": paths.gcide,
+            "austen": Path(paths.austen_dir) / "data" / "Rdata.rdx",
+            "wordnet": Path(paths.wordnet_dir) / "data.noun", "fortunes": Path(paths.fortune_dir) / "fortunes"}[name]
     if not Path(path).exists():
         pkg = SOURCES[name].package
         raise FileNotFoundError(f"{path}: LM text source {name!r} needs the Debian package {pkg} "
                                 f"(apt-get install --no-install-recommends {pkg})")
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    from asr.data.prompts import DEFAULT_FORTUNE_DIR, DEFAULT_WORDNET_DIR
-
-    p.add_argument("out", help="text file to write: one normalized sentence per line (input of `asr lm`)")
-    p.add_argument("--sources", default=",".join(DEFAULT_SOURCES),
-                   help=f"comma-separated packaged texts, of: {', '.join(SOURCES)}; '' for none")
-    p.add_argument("--include", nargs="*", default=[], metavar="PATH",
-                   help="more text: plain text files (one sentence a line) or data dirs (their transcripts)")
-    p.add_argument("--exclude", nargs="*", default=[], metavar="PATH",
-                   help=f"data dirs / text files of evaluation utterances: LM sentences equal to one, or sharing "
-                        f"{EXCLUDE_NGRAM} consecutive words with one, are left out")
-    p.add_argument("--gcide", default=DEFAULT_GCIDE, help="GCIDE dictd database (dict-gcide)")
-    p.add_argument("--austen-dir", default=DEFAULT_AUSTEN_DIR, help="installed janeaustenr R package")
-    p.add_argument("--wordnet-dir", default=DEFAULT_WORDNET_DIR, help="WordNet data files (wordnet-base)")
-    p.add_argument("--fortune-dir", default=DEFAULT_FORTUNE_DIR, help="fortune files (fortunes)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="asr lm-text", description=__doc__.split("\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    add_arguments(p)
-    return p
-
-
-def run(args: argparse.Namespace) -> int:
-    sources = [s for s in args.sources.split(",") if s.strip()]
-    if not sources and not args.include:
-        raise ValueError("no text: give --sources and/or --include")
-    stats = build_lm_text(args.out, sources, args.include, args.exclude, args)
-    for name, st in stats.items():
-        licence = f" ({SOURCES[name].package}, {SOURCES[name].licence})" if name in SOURCES else ""
-        print(f"{name}{licence}: {st['sentences']} sentences, {st['words']} words"
-              + (f"; {st['excluded']} left out as overlapping --exclude" if args.exclude else ""))
-    total = sum(st["words"] for st in stats.values())
-    print(f"{args.out}: {sum(st['sentences'] for st in stats.values())} sentences, {total} words")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(run(build_parser().parse_args()))

@@ -10,7 +10,6 @@ A *unit directory* (the output of ``asr tokenizer``, and every model directory) 
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 from collections.abc import Iterator
@@ -93,19 +92,3 @@ def train_tokenizer(text_path: str | os.PathLike, out_dir: str | os.PathLike, un
     tok = CharTokenizer(char_units(read_training_text(text_path)))
     tok.save(out / TOKENS)
     return tok
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("text", help="training text: a data directory (its `text`) or a plain text file, one "
-                                "sentence per line (normalized here)")
-    p.add_argument("out_dir", help="unit directory to write (tokens.txt, and bpe.model for BPE)")
-    p.add_argument("--type", dest="units", default="bpe", choices=UNIT_TYPES)
-    p.add_argument("--vocab-size", type=int, default=500, help="BPE pieces, <blk> and <unk> included")
-
-
-def run(args: argparse.Namespace) -> int:
-    tok = train_tokenizer(args.text, args.out_dir, args.units, args.vocab_size)
-    example = "the quick brown fox"
-    pieces = [tok.symbols[i] for i in tok.encode(example)]
-    print(f"{args.out_dir}: {len(tok)} {args.units} units (id 0 = <blk>); {example!r} -> {' '.join(pieces)}")
-    return 0

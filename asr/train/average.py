@@ -68,9 +68,3 @@ def average_to_model_dir(exp_dir: str | os.PathLike, out_dir: str | os.PathLike,
     out = save_model_dir(out_dir, model, feature_cfg, tokenizer, extra=extra)
     log.info("averaged epochs %s -> %s", info["epochs"], out)
     return out
-
-
-def run(args) -> int:
-    out = average_to_model_dir(args.exp_dir, args.out_dir, last=args.last, best=args.best)
-    print(f"averaged model -> {out}")
-    return 0

@@ -27,10 +27,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from asr.io import atomic_path
+
 log = logging.getLogger(__name__)
 
 FORMAT = 1
 _NAME = re.compile(r"^(epoch|step)-(\d+)\.pt$")
+_TMP = re.compile(r"^(epoch|step)-\d+\.pt(\.\d+)?\.tmp$")  # left by a killed save (asr.io.atomic_path names)
 
 
 @dataclass
@@ -65,14 +68,10 @@ def set_rng_state(state: dict) -> None:
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
-    """Write ``state`` atomically: temporary file, fsync, rename."""
+    """Write ``state`` atomically: temporary file, fsync, rename (asr.io.atomic_path)."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        torch.save({"format": FORMAT, **state}, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    with atomic_path(path, fsync=True) as tmp:
+        torch.save({"format": FORMAT, **state}, tmp)
     return path
 
 
@@ -132,7 +131,7 @@ def remove_checkpoints(exp_dir: str | os.PathLike) -> int:
     """Delete every ``epoch-N.pt`` / ``step-K.pt`` (and leftover temporaries) of ``exp_dir``; return the count."""
     n = 0
     for p in Path(exp_dir).iterdir():
-        if _NAME.match(p.name) or (p.name.endswith(".pt.tmp") and _NAME.match(p.name[:-4])):
+        if _NAME.match(p.name) or _TMP.match(p.name):
             p.unlink(missing_ok=True)
             n += 1
     return n

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from asr.device import resolve_device
+
 log = logging.getLogger(__name__)
 
 
@@ -38,21 +40,11 @@ class DistContext:
         return self.rank == 0
 
 
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    """``auto`` -> the GPU of this process (``cuda:LOCAL_RANK``) if there is one, else the CPU."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(name)
-    if device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", local_rank)
-    return device
-
-
 def init_distributed(device_name: str = "auto") -> tuple[DistContext, torch.device]:
     """Join the process group when launched by torchrun; return this process's rank info and device."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     ctx = DistContext(int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0")))
-    device = resolve_device(device_name, ctx.local_rank)
+    device = resolve_device(device_name, local_rank=ctx.local_rank)  # auto: cuda:LOCAL_RANK if there are GPUs
     if device.type == "cuda":
         torch.cuda.set_device(device)
     if ctx.enabled and not dist.is_initialized():

@@ -21,18 +21,14 @@ import shutil
 import time
 from pathlib import Path
 
+from asr.io import atomic_path, atomic_write_text
+
 log = logging.getLogger(__name__)
 
 EPOCH_FIELDS = ("epoch", "step", "train_loss", "dev_loss", "dev_wer", "dev_cer", "lr", "epoch_seconds",
                 "frames_per_second")
 STEP_FIELDS = ("step", "epoch", "loss", "lr", "grad_norm", "frames_per_second")
 PLOT_MIN_SECONDS = 30.0
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 class TrainLog:
@@ -91,13 +87,11 @@ class TrainLog:
         """Rewrite the epoch files from ``history`` (records with EPOCH_FIELDS) and redraw the curves."""
         if not self.enabled:
             return
-        _atomic_text(self.exp / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in history))
-        tmp = self.exp / "metrics.csv.tmp"
-        with open(tmp, "w", newline="") as f:
+        atomic_write_text(self.exp / "metrics.jsonl", "".join(json.dumps(r) + "\n" for r in history))
+        with atomic_path(self.exp / "metrics.csv") as tmp, open(tmp, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=EPOCH_FIELDS, extrasaction="ignore")
             w.writeheader()
             w.writerows({k: _fmt(r.get(k)) for k in EPOCH_FIELDS} for r in history)
-        os.replace(tmp, self.exp / "metrics.csv")
         if self._tb is not None and history:
             r = history[-1]
             for k in ("train_loss", "dev_loss", "dev_wer", "dev_cer"):
@@ -147,8 +141,7 @@ def plot_curves(steps: list[dict], history: list[dict], out: Path) -> Path | Non
         if ax.get_legend_handles_labels()[0]:
             ax.legend()
     fig.tight_layout()
-    tmp = out.with_name(out.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=80)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=80, format="png")  # the temporary name has no .png to tell matplotlib
     plt.close(fig)
-    os.replace(tmp, out)
     return out

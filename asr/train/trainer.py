@@ -29,6 +29,7 @@ from tqdm import tqdm
 
 from asr.config import save_config
 from asr.data.datadir import read_datadir
+from asr.device import resolve_device
 from asr.features.cmvn import CMVN_FILE, load_cmvn
 from asr.features.config import FeatureConfig
 from asr.features.store import FeatureStore
@@ -110,14 +111,8 @@ class TrainConfig:
     units: str = "char"  # char | bpe (output units, see asr.text.tokenizer)
     tokenizer_dir: str = ""  # `asr tokenizer` output (tokens.txt [+ bpe.model]); needed for bpe
     features: str = "stored"  # stored: read *_feats stores | on_the_fly: read audio, features on `device` in batches
-    feature_config: FeatureConfig = field(default_factory=FeatureConfig)  # on_the_fly only (stored: the store's)
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> ``cuda`` if there is a GPU, else ``cpu``; anything else as given."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    # on_the_fly: how features are computed; stored: the store's are used, and a different setting is an error
+    feature_config: FeatureConfig = field(default_factory=FeatureConfig)
 
 
 def seed_everything(seed: int) -> None:
@@ -181,9 +176,22 @@ def load_split(data_dir: str, feats_dir: str, tokenizer, subsample: int, what: s
     return ds, dropped + [(u, "no features") for u in no_feats]
 
 
-# Kept under its old name for callers outside this module.
-def _load_split(data_dir, feats_dir, tokenizer, subsample, what, cfg):
-    return load_split(data_dir, feats_dir, tokenizer, subsample, what, cfg)[0]
+def check_feature_config(cfg: TrainConfig, store_cfg: FeatureConfig) -> None:
+    """Stored features were computed with ``store_cfg``: a ``feature_config`` asking for something else
+    cannot be honoured, so it is an error, not silently ignored.
+
+    A key is in conflict when its value differs from both the default (the user set it) and the
+    store's; a ``feature_config`` left at its defaults, or one equal to the store's, is fine.
+    """
+    if cfg.features != "stored":
+        return
+    default, store = asdict(FeatureConfig()), asdict(store_cfg)
+    conflicts = {k: v for k, v in asdict(cfg.feature_config).items() if v != default[k] and v != store[k]}
+    if conflicts:
+        keys = ", ".join(f"feature_config.{k}={v!r} (store: {store[k]!r})" for k, v in sorted(conflicts.items()))
+        raise ValueError(f"{keys}: with features=stored the features are those of the store {cfg.train_feats}; "
+                         "drop these settings, extract a new store with them (`asr features`), or train with "
+                         "features=on_the_fly")
 
 
 def ctc_loss(log_probs: torch.Tensor, out_lens: torch.Tensor, batch: dict) -> torch.Tensor:
@@ -235,6 +243,7 @@ class Trainer:
             raise ValueError(f"{cfg.train_data}: no usable training utterances")
         self.dropped = {"train": dropped, "dev": dev_dropped}
         self.feature_cfg = self.train_ds.store.cfg
+        check_feature_config(cfg, self.feature_cfg)
         cfg.model.input_dim = self.feature_cfg.n_mels
 
         self.model = CTCModel(cfg.model)

@@ -1,10 +1,11 @@
 """Transcription of audio files of any length: ``load_model(dir).transcribe("a.flac")``.
 
-Modules: audio_stream (blocks at the model rate), segmenter (cuts at pauses), decoding (greedy or
-beam search), timestamps (word times by forced alignment), recognizer (ties them together),
-result (Transcript/Segment/Word), formats (txt/json/srt/vtt/tsv), command (``asr transcribe``).
+Modules: audio_stream (blocks at the model rate), segmenter (cuts at pauses), timestamps (word
+times by forced alignment), recognizer (ties them together with a model runtime, asr.model.runtime,
+and a decoder, asr.decode.decoder), result (Transcript/Segment/Word), formats (txt/json/srt/vtt/tsv),
+commands (``asr transcribe``).
 
-The names below are imported on first use, so that ``asr.transcribe.command`` (the CLI's option
+The names below are imported on first use, so that ``asr.transcribe.commands`` (the CLI's option
 definitions) can be imported without loading torch.
 """
 

@@ -14,6 +14,7 @@ import json
 import os
 from pathlib import Path
 
+from asr.io import atomic_write_text
 from asr.transcribe.result import Transcript
 
 FORMATS = ("txt", "json", "srt", "vtt", "tsv")
@@ -76,14 +77,7 @@ def render(t: Transcript, fmt: str) -> str:
 
 
 def write_outputs(t: Transcript, out_dir: str | os.PathLike, stem: str, formats: list[str]) -> list[Path]:
-    """Write ``out_dir/<stem>.<fmt>`` for each format, each atomically (temporary file, then rename)."""
+    """Write ``out_dir/<stem>.<fmt>`` for each format, each atomically (asr.io)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for fmt in formats:
-        path = out / f"{stem}.{fmt}"
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(render(t, fmt), encoding="utf-8")
-        os.replace(tmp, path)
-        paths.append(path)
-    return paths
+    return [atomic_write_text(out / f"{stem}.{fmt}", render(t, fmt)) for fmt in formats]

@@ -1,9 +1,9 @@
 """Audio in, text out: a model directory that transcribes files or arrays of any length.
 
 ``Recognizer.recognize`` streams the audio (asr.transcribe.audio_stream), cuts it at pauses
-(asr.transcribe.segmenter), decodes the segments in batches (PyTorch or ONNX network, then a
-decoder from asr.transcribe.decoding) and times every word (asr.transcribe.timestamps). Memory
-is bounded by one input block, one segment buffer and one batch, whatever the length.
+(asr.transcribe.segmenter), runs the network on batches of segments (asr.model.runtime, PyTorch or
+ONNX), decodes them (any asr.decode.decoder) and times every word (asr.transcribe.timestamps).
+Memory is bounded by one input block, one segment buffer and one batch, whatever the length.
 """
 
 from __future__ import annotations
@@ -17,68 +17,36 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from asr.data.audio import AudioError
-from asr.features.logmel import make_feature_extractor
-from asr.model.model_dir import WEIGHTS, load_model_dir, load_model_meta
-from asr.model.onnx_model import ONNX_MODEL, OnnxCTCModel, onnx_is_current
-from asr.train.trainer import resolve_device
+from asr.decode.decoder import Decoder, make_decoder
+from asr.features.config import FeatureConfig
+from asr.features.logmel import FeatureExtractor
+from asr.model.runtime import ModelRuntime
+from asr.text.tokenizer import Tokenizer
 from asr.transcribe.audio_stream import AudioStream
-from asr.transcribe.decoding import Decoder, make_decoder
 from asr.transcribe.result import Segment, Transcript, Word
-from asr.transcribe.segmenter import AudioSegment, Segmenter, VadConfig
+from asr.transcribe.segmenter import BATCH_SECONDS, AudioSegment, Segmenter, VadConfig
 from asr.transcribe.timestamps import StepTiming, align_words
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("auto", "torch", "onnx")
-
-
-def choose_backend(model_dir: Path, backend: str) -> str:
-    """``auto``: PyTorch when the directory has weights, else its ``model.onnx`` (an ONNX-only deployment).
-
-    PyTorch is the default even where a ``model.onnx`` exists: on 2 CPU cores it decodes ~3x faster
-    than onnxruntime's LSTM kernels (bench/long_audio.py), and it also runs on a GPU.
-    """
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    if not model_dir.is_dir():
-        raise FileNotFoundError(f"{model_dir}: no such model directory")
-    has_weights = (model_dir / WEIGHTS).is_file()
-    if backend == "torch" or (backend == "auto" and has_weights):
-        return "torch"
-    if not (model_dir / ONNX_MODEL).is_file() and has_weights:
-        raise FileNotFoundError(f"{model_dir}: no {ONNX_MODEL} (make one with `asr export {model_dir} --onnx`)")
-    if not (model_dir / ONNX_MODEL).is_file():
-        raise FileNotFoundError(f"{model_dir}: not a model directory (neither {WEIGHTS} nor {ONNX_MODEL}; "
-                                f"`asr export CHECKPOINT {model_dir}` makes one)")
-    if not onnx_is_current(model_dir):
-        log.warning("%s: %s was exported from other weights than the %s now there (retrained since?); "
-                    "re-run `asr export %s --onnx`", model_dir, ONNX_MODEL, WEIGHTS, model_dir)
-    return "onnx"
-
 
 class Recognizer:
-    """A model directory ready to decode. ``Recognizer(dir).transcribe("a.flac") -> "some words"``.
+    """A model directory ready to transcribe. ``Recognizer(dir).transcribe("a.flac") -> "some words"``.
 
-    ``backend``: ``torch``, ``onnx`` (``model.onnx``, CPU) or ``auto`` (see :func:`choose_backend`).
-    ``decoder``: a decoder object, ``"greedy"``, or None for the model's own choice (its tuned
-    ``decode.json`` beam search if it has one, else greedy; asr.transcribe.decoding.make_decoder).
-    ``batch_seconds``: audio per decoded batch of segments.
+    ``device`` and ``backend`` (``torch``, ``onnx`` = ``model.onnx`` on the CPU, or ``auto``) choose
+    how the network runs (asr.model.runtime.ModelRuntime). ``decoder``: a decoder object,
+    ``"greedy"``, or None for the model's own choice (its tuned ``decode.json`` beam search if it has
+    one, else greedy; asr.decode.decoder.make_decoder). ``batch_seconds``: audio per decoded batch
+    of segments.
+
+    The runtime's attributes are the recognizer's too (``rec.tokenizer``, ``rec.feature_cfg``,
+    ``rec.device``, ``rec.backend``...), and so is :meth:`log_probs`.
     """
 
     def __init__(self, model_dir: str | os.PathLike, device: str = "auto", backend: str = "auto",
-                 decoder: Decoder | str | None = None, vad: VadConfig | None = None, batch_seconds: float = 60.0):
-        self.model_dir = Path(model_dir)
-        self.device = resolve_device(device)
-        self.backend = choose_backend(self.model_dir, backend)
-        if self.backend == "onnx":
-            self.device = torch.device("cpu")
-            self.feature_cfg, self.tokenizer, self.meta = load_model_meta(self.model_dir)
-            self.model = OnnxCTCModel(self.model_dir / ONNX_MODEL)
-        else:
-            self.model, self.feature_cfg, self.tokenizer, self.meta = load_model_dir(self.model_dir, self.device)
-        # The extractor the feature store used (any backend), so features match training's.
-        self.logmel = make_feature_extractor(self.feature_cfg, self.device)
+                 decoder: Decoder | str | None = None, vad: VadConfig | None = None,
+                 batch_seconds: float = BATCH_SECONDS):
+        self.runtime = ModelRuntime(model_dir, device, backend)
         if decoder is None or isinstance(decoder, str):
             if decoder not in (None, "greedy"):
                 raise ValueError(f"decoder must be a decoder object, 'greedy' or None, got {decoder!r}")
@@ -86,22 +54,51 @@ class Recognizer:
         self.decoder = decoder
         self.vad = vad or VadConfig()
         self.batch_seconds = batch_seconds
-        self.subsample = int(self.meta["model"]["subsample"])
         cfg = self.feature_cfg
         self.timing = StepTiming.for_model(self.subsample, cfg.hop_length / cfg.sample_rate,
                                            cfg.frame_samples / cfg.sample_rate)
 
-    @torch.inference_mode()
+    # The runtime's view of the model, under the names the recognizer has always had.
+    @property
+    def model_dir(self) -> Path:
+        return self.runtime.model_dir
+
+    @property
+    def device(self) -> torch.device:
+        return self.runtime.device
+
+    @property
+    def backend(self) -> str:
+        return self.runtime.backend
+
+    @property
+    def model(self):
+        """``(feats (B, T, F), lengths (B,)) -> (log_probs (B, T', V), lengths (B,))``: a CTCModel or OnnxCTCModel."""
+        return self.runtime.model
+
+    @property
+    def feature_cfg(self) -> FeatureConfig:
+        return self.runtime.feature_cfg
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        return self.runtime.tokenizer
+
+    @property
+    def meta(self) -> dict:
+        return self.runtime.meta
+
+    @property
+    def logmel(self) -> FeatureExtractor:
+        return self.runtime.logmel
+
+    @property
+    def subsample(self) -> int:
+        return self.runtime.subsample
+
     def log_probs(self, waves: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
         """Waveforms (each ``(N,)`` at the model rate) -> CTC log-probs ``(B, T', V)`` and lengths ``(B,)``."""
-        lens = torch.tensor([len(w) for w in waves], dtype=torch.long)
-        batch = torch.zeros(len(waves), int(lens.max()))
-        for i, w in enumerate(waves):
-            batch[i, : len(w)] = torch.as_tensor(w)
-        feats, feat_lens = self.logmel(batch.to(self.device), lens)
-        if int(feat_lens.min()) == 0:
-            raise AudioError(f"audio shorter than one {self.feature_cfg.frame_samples}-sample frame")
-        return self.model(feats, feat_lens.to(feats.device))
+        return self.runtime.log_probs(waves)
 
     def transcribe_waves(self, waves: list[np.ndarray]) -> list[str]:
         """Whole utterances (no segmentation, no timestamps), as ``asr decode`` wants them."""
@@ -139,7 +136,7 @@ class Recognizer:
         """Audio segments (at the model rate) decoded as one batch, each alone (no further segmentation)."""
         sr = self.feature_cfg.sample_rate
         # A segment shorter than one output step's frames (a click at the very end) is padded with silence.
-        min_len = self.feature_cfg.frame_samples + (self.subsample - 1) * self.feature_cfg.hop_length
+        min_len = self.runtime.min_samples
         waves = [s.wave if len(s.wave) >= min_len else np.pad(s.wave, (0, min_len - len(s.wave))) for s in batch]
         log_probs, out_lens = self.log_probs(waves)
         out = []

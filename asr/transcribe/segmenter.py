@@ -31,13 +31,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from asr.config import option
+
+BATCH_SECONDS = 60.0  # audio per decoded batch of segments (asr.transcribe.recognizer)
+
 
 @dataclass
 class VadConfig:
+    """How audio is cut at pauses; the fields with help are ``asr transcribe`` flags (asr.transcribe.commands)."""
+
     frame_ms: float = 10.0
-    min_silence_s: float = 0.2  # a pause at least this long ends a segment
-    pad_s: float = 0.0  # audio kept before and after the speech of a segment
-    max_segment_s: float = 30.0  # force a cut in longer stretches without a pause
+    min_silence_s: float = option(0.2, flags=("--min-silence",), help="seconds of pause that end a segment")
+    pad_s: float = option(0.0, flags=("--pad",),
+                          help="seconds of audio kept around each segment's speech (models trained on trimmed "
+                               "utterances do best with none)")
+    max_segment_s: float = option(30.0, flags=("--max-segment",),
+                                  help="longest segment, seconds (longer stretches without a pause are cut)")
     history_s: float = 30.0  # noise floor and speech level are estimated over this much recent audio
     floor_db: float = -70.0  # frames quieter than this (dBFS, mean square) are silence whatever the levels
     min_margin_db: float = 6.0  # weak frames are this far above the noise floor (strong ones at least as far)

@@ -31,11 +31,10 @@ beam=50
 data=data/librispeech
 exp=exp/librispeech
 
+. "$(dirname "$0")/../utils.sh"   # log, timed
 cd "$(dirname "$0")/../.."   # run from the repository root
 . recipes/parse_options.sh
 
-log() { echo -e "$(date '+%F %T') (run.sh:${BASH_LINENO[0]}) $*"; }
-timed() { local t0=$SECONDS; "$@"; log "stage took $((SECONDS - t0)) s"; }
 existing() { local s out=""; for s in "$@"; do [ -d "$data/$s" ] && out="$out $s"; done; echo "$out"; }
 
 case "$units" in

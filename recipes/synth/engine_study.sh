@@ -34,11 +34,10 @@ models=""               # default: A and B_<e> for each held-out engine
 data=data/study
 exp=exp/study
 
+. "$(dirname "$0")/../utils.sh"   # log, timed
 cd "$(dirname "$0")/../.."
 . recipes/parse_options.sh
 
-log() { echo -e "$(date '+%F %T') (engine_study.sh:${BASH_LINENO[0]}) $*"; }
-timed() { local t0=$SECONDS; "$@"; log "took $((SECONDS - t0)) s"; }
 mkdir -p "$exp"
 b_hours=${b_hours:-$hours}
 # B's epochs for the same frames as A: the config's epochs (with train_args applied) x hours / b_hours

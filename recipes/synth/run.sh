@@ -41,11 +41,10 @@ lm_weights=1,1.5,2.5    # stage 7's grid: LM weight alpha x word score beta
 word_scores=-1,0,1
 realdev=../shared/realdev   # real human speech, evaluation only (README: *Real speech*); "" or missing: skipped
 
+. "$(dirname "$0")/../utils.sh"   # log, timed
 cd "$(dirname "$0")/../.."   # run from the repository root
 . recipes/parse_options.sh
 
-log() { echo -e "$(date '+%F %T') (run.sh:${BASH_LINENO[0]}) $*"; }
-timed() { local t0=$SECONDS; "$@"; log "stage took $((SECONDS - t0)) s"; }
 mkdir -p "$exp"
 train_set=train   # what stage 2 and 3 use: the augmented copy of train unless --augment-config none
 [ "$augment_config" != none ] && train_set=train_aug

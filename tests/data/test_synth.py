@@ -4,9 +4,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from asr.cli import main as asr_main
 from asr.data import synth
 from asr.data.datadir import read_datadir, validate_datadir
-from asr.data.synth import SPLITS, SynthConfig, build_synth_corpus, main
+from asr.data.synth import SPLITS, SynthConfig, build_synth_corpus, default_prompts_path
 from asr.data.tts.espeak import EspeakEngine
 from asr.data.voices import load_inventory, plan_voices
 
@@ -94,6 +95,16 @@ def test_resume_reuses_wavs_and_refuses_other_config(tmp_path):
     assert validate_datadir(out / "train") == []
     with pytest.raises(ValueError, match="seed"):
         build_synth_corpus(tiny_config(out, seed=99), progress=False)
+    # The same prompt text at another path (the shipped files before they moved into the package, or another
+    # install) resumes: prompt files are compared by content (prompts_sha1), other prompts are refused.
+    saved = yaml.safe_load((out / "synth_config.yaml").read_text())
+    saved["prompts"] = "/old/checkout/data/text/wordnet_sentences.txt"
+    (out / "synth_config.yaml").write_text(yaml.safe_dump(saved, sort_keys=False))
+    assert build_synth_corpus(tiny_config(out, train_hours=0.005), progress=False)["splits"]["test"]["reused"] == 5
+    other = tmp_path / "other.txt"
+    other.write_text(default_prompts_path().read_text().split("\n", 1)[1])  # one sentence fewer
+    with pytest.raises(ValueError, match="prompts_sha1"):
+        build_synth_corpus(tiny_config(out, train_hours=0.005, prompts=str(other)), progress=False)
 
 
 class FlakyEngine:
@@ -191,15 +202,15 @@ def test_speaker_ids():
 
 def test_command_line(tmp_path, capsys):
     out = tmp_path / "cli"
-    rc = main(["--out-dir", str(out), "--train-hours", "0.003", "--dev-utts", "2", "--test-utts", "2",
-               "--nj", "1", "--seed", "0", "--engines", "espeak", "--espeak-rate", "150,160",
-               "--no-progress"])
+    rc = asr_main(["synth-corpus", "--out-dir", str(out), "--train-hours", "0.003", "--dev-utts", "2",
+                   "--test-utts", "2", "--nj", "1", "--seed", "0", "--engines", "espeak", "--espeak-rate", "150,160",
+                   "--no-progress"])
     assert rc == 0
     assert all(validate_datadir(out / s) == [] for s in SPLITS)
     cfg = yaml.safe_load((out / "synth_config.yaml").read_text())
     assert cfg["espeak_rate"] == [150, 160]
-    assert main(["--out-dir", str(out), "--seed", "1", "--engines", "espeak", "--no-progress",
-                 "--train-hours", "0.003", "--dev-utts", "2", "--test-utts", "2"]) == 1
+    assert asr_main(["synth-corpus", "--out-dir", str(out), "--seed", "1", "--engines", "espeak", "--no-progress",
+                     "--train-hours", "0.003", "--dev-utts", "2", "--test-utts", "2"]) == 1
     assert "different configuration" in capsys.readouterr().err
 
 

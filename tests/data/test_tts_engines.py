@@ -150,9 +150,11 @@ def test_new_engines_are_train_only_and_leave_earlier_draws_alone(tmp_path):
 def test_command_line_flags():
     import argparse
 
+    from asr.data.commands import add_synth_corpus_arguments, synth_config_from_args
+
     p = argparse.ArgumentParser()
-    synth.add_arguments(p)
-    cfg = synth.config_from_args(p.parse_args(["--rhvoice-rate", "90,110", "--mbrola-pitch-range", "40,60",
+    add_synth_corpus_arguments(p)
+    cfg = synth_config_from_args(p.parse_args(["--rhvoice-rate", "90,110", "--mbrola-pitch-range", "40,60",
                                                "--pico-speed", "95,105"]))
     assert cfg.rhvoice_rate == (90, 110) and cfg.mbrola_pitch_range == (40, 60) and cfg.pico_speed == (95, 105)
     assert cfg.mbrola_rate == SynthConfig().mbrola_rate

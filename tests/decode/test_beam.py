@@ -9,17 +9,18 @@ from asr.cli import main as asr_main
 from asr.data.audio import load_audio
 from asr.data.datadir import read_datadir
 from asr.decode.beam import BeamSearchDecoder
-from asr.decode.decoder import DecodeConfig, GreedyDecoder, load_decode_config, resolve_decode_config
+from asr.decode.config import DecodeConfig, load_decode_config, resolve_decode_config
+from asr.decode.decoder import GreedyDecoder, build_decoder, make_decoder
 from asr.decode.lexicon import LexiconError
 from asr.decode.ngram_lm import ArpaError
-from asr.transcribe import Recognizer
+from asr.model.runtime import ModelRuntime
 
 
 @pytest.fixture(scope="module")
 def setup(overfit_run, tmp_path_factory):
     """The overfit model's log-probs of its 4 utterances, and word + character LMs of their text."""
     root = tmp_path_factory.mktemp("beam")
-    rec = Recognizer(overfit_run["model_dir"], device="cpu")
+    rec = ModelRuntime(overfit_run["model_dir"], device="cpu")
     dd = read_datadir(overfit_run["data"])
     log_probs, lengths = rec.log_probs([load_audio(dd.audio_path(u)) for u in dd.utt_ids])
     refs = [dd.text[u] for u in dd.utt_ids]
@@ -114,10 +115,13 @@ def test_decode_tune_and_default_pickup(setup, tmp_path, capsys):
     assert resolve_decode_config(model_dir, lm_weight=3.0).lm_weight == 3.0
     assert resolve_decode_config(model_dir, greedy=True).beam == 0
 
-    # The transcription hook (asr.transcribe.decoding -> asr.decode.beam.make_decoder) gets the tuned LM too.
-    from asr.decode.beam import make_decoder
-    dec = make_decoder(model_dir, setup["rec"].tokenizer, beam=1, alpha=0.7)
+    # Options over decode.json build the tuned beam search, and so does the transcription hook (make_decoder).
+    dec = build_decoder(resolve_decode_config(model_dir, lm_weight=0.7), setup["rec"].tokenizer)
     assert dec.cfg.lm == str(model_dir / "lm.arpa") and dec.cfg.lm_weight == 0.7 and dec.cfg.beam == 8
+    assert make_decoder(model_dir, setup["rec"].tokenizer, lm_weight=0.7).cfg == dec.cfg
+    assert make_decoder(model_dir, setup["rec"].tokenizer, greedy=True).name == "greedy"
+    with pytest.raises(ValueError, match="greedy decoding contradicts"):
+        make_decoder(model_dir, setup["rec"].tokenizer, greedy=True, beam=4)
 
 
 def test_unreadable_audio_is_an_empty_hypothesis(setup, tmp_path):

@@ -6,7 +6,7 @@ import torch
 from asr.cli import main as asr_main
 from asr.data.datadir import read_datadir
 from asr.decode.beam import BeamSearchDecoder
-from asr.decode.decoder import DecodeConfig
+from asr.decode.config import DecodeConfig
 from asr.decode.lexicon import LexiconError
 from asr.text.bpe import train_bpe
 

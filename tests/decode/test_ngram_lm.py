@@ -3,11 +3,11 @@
 import math
 import random
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 
 from asr.cli import main as asr_main
+from asr.data.synth import default_prompts_path
 from asr.decode.ngram_lm import (
     BOS,
     EOS,
@@ -22,7 +22,7 @@ from asr.decode.ngram_lm import (
     write_arpa,
 )
 
-WORDNET = Path(__file__).resolve().parents[2] / "data" / "text" / "wordnet_sentences.txt"
+WORDNET = default_prompts_path()  # the shipped WordNet sentences
 
 
 def toy(order, discounts=(0.5, 0.75, 1.0)):

@@ -126,3 +126,22 @@ def test_merge_refuses_mixed_configurations(tiny_corpus, tmp_path):
     shard_paths(out, 1, 2)[1].unlink()
     with pytest.raises(ValueError, match="missing or unfinished: 1"):
         merge_store(out)
+
+
+def test_every_feature_config_field_is_a_flag():
+    import argparse
+    import dataclasses
+
+    from asr.config import config_from_args
+    from asr.features.commands import add_features_arguments
+    from asr.features.config import FeatureConfig
+
+    p = argparse.ArgumentParser()
+    add_features_arguments(p)
+    assert config_from_args(FeatureConfig, p.parse_args(["d", "o"])) == FeatureConfig()
+    args = p.parse_args(["d", "o", "--hop-ms", "12.5", "--win-ms", "20", "--f-max", "8000", "--backend", "kaldi",
+                         "--n-mels", "40", "--utt-norm", "meanvar"])
+    assert config_from_args(FeatureConfig, args) == FeatureConfig(hop_ms=12.5, win_ms=20.0, f_max=8000.0,
+                                                                  backend="kaldi", n_mels=40, utt_norm="meanvar")
+    flags = {a.dest for a in p._actions}
+    assert {f.name for f in dataclasses.fields(FeatureConfig)} <= flags

@@ -10,6 +10,7 @@ from asr.text.lm_corpus import (
     DEFAULT_AUSTEN_DIR,
     DEFAULT_GCIDE,
     Excluder,
+    SourcePaths,
     austen_sentences,
     build_lm_text,
     gcide_sentences,
@@ -136,7 +137,7 @@ def test_missing_packages_are_named(tmp_path):
         next(austen_sentences(tmp_path))
     with pytest.raises(FileNotFoundError, match="apt-get install --no-install-recommends dict-gcide"):
         build_lm_text(tmp_path / "out.txt", ["gcide-quotes"],
-                      args=_args(gcide=str(tmp_path / "none.dict.dz")))
+                      paths=SourcePaths(gcide=str(tmp_path / "none.dict.dz")))
     assert not (tmp_path / "out.txt").exists()
 
 
@@ -185,11 +186,3 @@ def test_cli_writes_normalized_text_and_leaves_out_excluded_utterances(tmp_path)
     assert not [line for line in lines if "truth universally acknowledged" in line]
     assert lines[-1] == "doctor smith paid three dollars fifty cents for two books"
 
-
-def _args(**kw):
-    from asr.text.lm_corpus import build_parser
-
-    args = build_parser().parse_args(["-"])
-    for k, v in kw.items():
-        setattr(args, k, v)
-    return args

@@ -4,7 +4,9 @@ import pytest
 import yaml
 
 from asr.cli import main as asr_main
+from asr.features.config import FeatureConfig
 from asr.train.batching import BucketBatchSampler, ctc_min_frames
+from asr.train.trainer import TrainConfig, check_feature_config
 
 
 def test_bucket_sampler_respects_max_frames_and_is_deterministic():
@@ -58,3 +60,18 @@ def test_overfit_reaches_zero_wer(overfit_run):
     history = overfit_run["result"]["history"]
     assert history[-1]["train_loss"] < 0.1 * history[0]["train_loss"]
     assert overfit_run["result"]["best_dev_wer"] <= 0.03
+
+
+def test_feature_config_that_stored_features_cannot_honour_is_an_error():
+    store = FeatureConfig(n_mels=40)
+    check_feature_config(TrainConfig(), store)  # left at its defaults: the store's features are used
+    check_feature_config(TrainConfig(feature_config=FeatureConfig(n_mels=40)), store)  # the same as the store's
+    check_feature_config(TrainConfig(features="on_the_fly", feature_config=FeatureConfig(hop_ms=5.0)), store)
+    with pytest.raises(ValueError, match=r"feature_config.hop_ms=5.0 \(store: 10.0\).*features=stored"):
+        check_feature_config(TrainConfig(feature_config=FeatureConfig(n_mels=40, hop_ms=5.0)), store)
+
+
+def test_train_refuses_a_feature_config_the_store_was_not_made_with(small_run_args, tmp_path, caplog):
+    assert asr_main(["train", *small_run_args(tmp_path / "exp", "feature_config.utt_norm=mean")]) == 1
+    assert "feature_config.utt_norm='mean' (store: 'none')" in caplog.text
+    assert not (tmp_path / "exp" / "epoch-1.pt").exists()

@@ -39,7 +39,7 @@ def test_import_asr_does_not_load_torch():
     import subprocess
     import sys
 
-    # The CLI imports the command module to build its parser; `import asr` is what users pay for.
-    code = "import sys, asr, asr.transcribe.command; print('torch' in sys.modules, 'load_model' in asr.__all__)"
+    # The CLI imports the commands module to build its parser; `import asr` is what users pay for.
+    code = "import sys, asr, asr.transcribe.commands; print('torch' in sys.modules, 'load_model' in asr.__all__)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out == "False True\n"

@@ -19,12 +19,10 @@ in the report.
 
 from __future__ import annotations
 
-import argparse
 import codecs
 import logging
 import os
 import re
-import sys
 from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -219,21 +217,3 @@ def _write_report(res: SplitResult) -> None:
     lines += [f"skipped: {p}" for p in res.report.problems]
     lines += [f"note: {n}" for n in res.report.notes]
     (res.out_dir / REPORT_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def summarize(results: list[SplitResult]) -> int:
-    """Print one line per split; exit status 1 when a split ended up empty."""
-    status = 0
-    for r in results:
-        tail = f", {len(r.report.problems)} skipped (see {r.out_dir / REPORT_FILE})" if r.report.problems else ""
-        print(f"{r.out_dir}: {r.num_utts} utterances, {r.hours:.2f} h{tail}")
-        if r.num_utts == 0:
-            print(f"error: {r.out_dir}: no usable utterances", file=sys.stderr)
-            status = 1
-    return status
-
-
-def add_common_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--nj", type=int, default=4, help="threads probing audio files")
-    p.add_argument("--min-sample-rate", type=int, default=SAMPLE_RATE,
-                   help="skip audio below this rate (higher rates are resampled on load)")

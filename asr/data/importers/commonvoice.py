@@ -17,7 +17,6 @@ sentences left empty are reported and skipped.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 from pathlib import Path
@@ -26,15 +25,12 @@ from asr.data.importers.common import (
     ImportReport,
     SplitResult,
     Utterance,
-    add_common_arguments,
     read_text_file,
     speaker_id,
-    summarize,
     utt_id,
     write_split,
 )
 
-HELP = "Mozilla Common Voice (clips/*.mp3 + train/dev/test/validated.tsv)"
 REQUIRED_COLUMNS = ("client_id", "path", "sentence")
 SPEAKER_HEX_DIGITS = 16
 
@@ -86,15 +82,3 @@ def import_commonvoice(src: str | Path, out_dir: str | Path, splits: list[str],
         results.append(write_split(read_split(src, split, report), Path(out_dir) / split, report,
                                    min_sample_rate, nj))
     return results
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("src", help="a language folder of a Common Voice release (holds clips/ and *.tsv)")
-    p.add_argument("out_dir", help="one data directory per split is written here")
-    p.add_argument("--splits", nargs="+", default=["train", "dev", "test"],
-                   help="TSV names to import; 'validated' excludes dev/test clips and speakers")
-    add_common_arguments(p)
-
-
-def run(args: argparse.Namespace) -> int:
-    return summarize(import_commonvoice(args.src, args.out_dir, args.splits, args.min_sample_rate, args.nj))

@@ -21,28 +21,25 @@ unreadable audio. Transcript files in UTF-8 (with or without BOM), cp1252 or lat
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
+from asr.config import option
 from asr.data.audio import SAMPLE_RATE
 from asr.data.importers.common import (
     AUDIO_EXTENSIONS,
     ImportReport,
     SplitResult,
     Utterance,
-    add_common_arguments,
     find_audio,
     read_text_file,
     speaker_id,
-    summarize,
     utt_id,
     write_split,
 )
 
-HELP = "any folder of audio files + a CSV/TSV of transcripts or a .txt per file"
 PATH_COLUMNS = ("path", "file", "file_name", "filename", "audio", "audio_path", "audio_filepath", "wav", "clip")
 TEXT_COLUMNS = ("text", "transcript", "transcription", "sentence", "normalized_text", "words")
 SIDECAR_EXTENSIONS = (".txt", ".lab")
@@ -50,14 +47,20 @@ SIDECAR_EXTENSIONS = (".txt", ".lab")
 
 @dataclass
 class FolderOptions:
-    """How ``asr import folder`` reads a folder; the fields mirror its command-line options."""
+    """How ``asr import folder`` reads a folder; each field is also its command-line option (help below)."""
 
-    transcripts: str | None = None
-    delimiter: str | None = None
-    path_column: str | None = None
-    text_column: str | None = None
-    speaker_column: str | None = None
-    speaker_from: str = "parent"  # parent | utt | column
+    transcripts: str | None = option(None, help="CSV/TSV with audio path and transcript per row (default: a .txt "
+                                                "or .lab beside each audio file)")
+    delimiter: str | None = option(None, help="column separator of --transcripts (default: tab for .tsv, else "
+                                              "comma)")
+    path_column: str | None = option(None, help="header name or 0-based index (default: a path-like header, "
+                                                "else 0)")
+    text_column: str | None = option(None, help="header name or 0-based index (default: a text-like header, "
+                                                "else 1)")
+    speaker_column: str | None = option(None, help="header name or 0-based index, for --speaker-from column")
+    speaker_from: str = option("parent", choices=("parent", "utt", "column"),
+                               help="speaker = the file's folder, the file itself, or a column of --transcripts")
+    # The options every importer has (asr.data.commands): not flags of this dataclass.
     min_sample_rate: int = SAMPLE_RATE
     nj: int = 4
 
@@ -157,22 +160,3 @@ def import_folder(src: str | Path, out_dir: str | Path, args: FolderOptions | No
         if audio.resolve() not in transcribed:
             report.skip(f"{audio}: no transcript")
     return write_split(utts, out_dir, report, args.min_sample_rate, args.nj)
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("src", help="folder with the audio files (searched recursively)")
-    p.add_argument("out_dir", help="the data directory to write")
-    p.add_argument("--transcripts", help="CSV/TSV with audio path and transcript per row (default: a .txt or "
-                                         ".lab beside each audio file)")
-    p.add_argument("--delimiter", help="column separator of --transcripts (default: tab for .tsv, else comma)")
-    p.add_argument("--path-column", help="header name or 0-based index (default: a path-like header, else 0)")
-    p.add_argument("--text-column", help="header name or 0-based index (default: a text-like header, else 1)")
-    p.add_argument("--speaker-column", help="header name or 0-based index, for --speaker-from column")
-    p.add_argument("--speaker-from", default="parent", choices=["parent", "utt", "column"],
-                   help="speaker = the file's folder, the file itself, or a column of --transcripts")
-    add_common_arguments(p)
-
-
-def run(args: argparse.Namespace) -> int:
-    opts = FolderOptions(**{f.name: getattr(args, f.name) for f in fields(FolderOptions)})
-    return summarize([import_folder(args.src, args.out_dir, opts)])

@@ -9,22 +9,18 @@ The speaker is the reader (utterance ids already start with ``<reader>-``, so Ka
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from asr.data.importers.common import (
     ImportReport,
     SplitResult,
     Utterance,
-    add_common_arguments,
     read_text_file,
     speaker_id,
-    summarize,
     utt_id,
     write_split,
 )
 
-HELP = "LibriSpeech (<split>/<reader>/<chapter>/*.flac + *.trans.txt)"
 SPLITS = ("train-clean-100", "train-clean-360", "train-other-500", "dev-clean", "dev-other", "test-clean",
           "test-other")
 
@@ -67,14 +63,3 @@ def import_librispeech(src: str | Path, out_dir: str | Path, splits: list[str] |
         utts = read_split(root / split, report)
         results.append(write_split(utts, Path(out_dir) / split, report, min_sample_rate, nj))
     return results
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("src", help="folder holding LibriSpeech/ (or the LibriSpeech folder itself)")
-    p.add_argument("out_dir", help="one data directory per split is written here")
-    p.add_argument("--splits", nargs="+", choices=SPLITS, help="splits to import (default: every one found)")
-    add_common_arguments(p)
-
-
-def run(args: argparse.Namespace) -> int:
-    return summarize(import_librispeech(args.src, args.out_dir, args.splits, args.min_sample_rate, args.nj))

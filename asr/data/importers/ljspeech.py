@@ -12,20 +12,16 @@ order, so the held-out parts come from other chapters). The speaker is ``LJ``; t
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from asr.data.importers.common import (
     ImportReport,
     SplitResult,
     Utterance,
-    add_common_arguments,
     read_text_file,
-    summarize,
     write_split,
 )
 
-HELP = "LJSpeech (metadata.csv + wavs/)"
 SPEAKER = "LJ"
 
 
@@ -67,16 +63,3 @@ def import_ljspeech(src: str | Path, out_dir: str | Path, dev_utts: int = 250, t
         rep.name = split
         results.append(write_split(part, Path(out_dir) / split, rep, min_sample_rate, nj))
     return results
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("src", help="the LJSpeech-1.1 folder (holds metadata.csv and wavs/)")
-    p.add_argument("out_dir", help="train/, dev/ and test/ data directories are written here")
-    p.add_argument("--dev-utts", type=int, default=250)
-    p.add_argument("--test-utts", type=int, default=250)
-    add_common_arguments(p)
-
-
-def run(args: argparse.Namespace) -> int:
-    return summarize(import_ljspeech(args.src, args.out_dir, args.dev_utts, args.test_utts,
-                                     args.min_sample_rate, args.nj))

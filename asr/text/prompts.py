@@ -2,24 +2,26 @@
 
 WordNet glosses end with quoted usage examples, e.g. the ``data.noun`` line for *dog* ends
 ``| a member of the genus Canis ...; "the dog barked all night"``. Those examples are short,
-natural, varied English sentences with a permissive licence (see ``data/text/WORDNET_LICENSE``),
+natural, varied English sentences with a permissive licence (see ``asr/data/text/WORDNET_LICENSE``),
 which makes them a good prompt source for a synthetic speech corpus.
 
 ``sents.vrb`` (the verb-frame templates such as ``The children %s to the playground``) is not
 used: it holds ~170 templates that would only yield near-identical sentences.
 
 The second source is the BSD ``fortune`` database (Debian package ``fortunes``, BSD licence, see
-``data/text/FORTUNES_LICENSE``): ``%``-separated entries of quotations, jokes and aphorisms. Entries
+``asr/data/text/FORTUNES_LICENSE``): ``%``-separated entries of quotations, jokes and aphorisms. Entries
 are split into sentences and only plain prose is kept (no attributions, dialogue, code, URLs,
 acronyms or stray letters); see :func:`fortune_sentences`. Sentences already in WordNet (after
 normalization) are left out, so the two files can be concatenated without duplicates; use
 :func:`load_prompt_sources` to read several prompt files as one deduplicated list.
 
+The shipped files live in the package (``asr/data/text/``, found by :mod:`asr.data.synth`); this module
+is text processing only and imports nothing from :mod:`asr.data` (``asr lm-text`` reads the same sources).
 Regenerate the shipped files with::
 
-    python -m asr.data.prompts data/text/wordnet_sentences.txt
-    python -m asr.data.prompts --source fortunes --exclude data/text/wordnet_sentences.txt \\
-        data/text/fortune_sentences.txt
+    python -m asr.text.prompts asr/data/text/wordnet_sentences.txt
+    python -m asr.text.prompts --source fortunes --exclude asr/data/text/wordnet_sentences.txt \\
+        asr/data/text/fortune_sentences.txt
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import re
 import sys
 from pathlib import Path
 
+from asr.io import atomic_write_text
 from asr.text.normalize import ABBREVIATIONS, normalize_text
 
 DEFAULT_WORDNET_DIR = "/usr/share/wordnet"
@@ -259,17 +262,15 @@ def load_prompt_sources(paths: list[str | os.PathLike]) -> list[str]:
 
 
 def write_prompts(sentences: list[str], path: str | os.PathLike) -> Path:
+    """Write one sentence a line, atomically (a killed run leaves the old file)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text("".join(s + "\n" for s in sentences), encoding="utf-8")
-    os.replace(tmp, p)
-    return p
+    return atomic_write_text(p, "".join(s + "\n" for s in sentences))
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        prog="python -m asr.data.prompts",
+        prog="python -m asr.text.prompts",
         description="Extract prompt sentences, one per line, from WordNet usage examples or BSD fortunes.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )

@@ -7,6 +7,9 @@ which receives ``<stem>.<format>`` per file (``stdin`` for ``-``; ``-2``, ``-3``
 
 A file that cannot be transcribed (missing, a directory, not audio, no samples, no speech) gets
 a message on stderr and the others are still transcribed; the exit status is then 1.
+
+The decoding flags are ``asr decode``'s (asr.decode.commands), the segmentation flags VadConfig's;
+the parser is built without torch, which :func:`run_transcribe` imports.
 """
 
 from __future__ import annotations
@@ -18,38 +21,32 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from asr.config import add_config_arguments, config_from_args
+from asr.decode.commands import add_decode_options, decode_options
+from asr.model.layout import BACKENDS
 from asr.transcribe.formats import FORMATS, render, write_outputs
-from asr.transcribe.segmenter import VadConfig
+from asr.transcribe.segmenter import BATCH_SECONDS, VadConfig
 
 log = logging.getLogger(__name__)
 
+VAD_FLAGS = ("min_silence_s", "pad_s", "max_segment_s")  # the VadConfig fields users tune
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
+
+def add_transcribe_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("model_dir")
     p.add_argument("files", nargs="+", help="audio files (anything soundfile reads); - reads stdin")
     p.add_argument("--output-format", "-f", default="txt", choices=[*FORMATS, "all"])
     p.add_argument("--output-dir", "-o", help="write <stem>.<format> here instead of printing")
     p.add_argument("--device", default="auto")
-    p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"],
+    p.add_argument("--backend", default="auto", choices=BACKENDS,
                    help="network runtime (onnx: model.onnx on the CPU); auto: PyTorch, or model.onnx in a "
                         "directory without weights")
     p.add_argument("--onnx", dest="backend", action="store_const", const="onnx", help="same as --backend onnx")
-    g = p.add_argument_group("decoding (as `asr decode`: unset options come from the model's decode.json)")
-    g.add_argument("--greedy", action="store_true", help="greedy search even if the model has a tuned decode.json")
-    g.add_argument("--beam", type=int, help="beam width; unset: decode.json's, else 50 with --lm, else greedy")
-    g.add_argument("--lm", help="ARPA LM file, or an `asr lm` output directory (lm.arpa + lexicon.txt)")
-    g.add_argument("--lexicon", help="word spellings; unset: the one `asr lm` wrote next to the LM")
-    g.add_argument("--lm-weight", "--alpha", type=float, help="alpha; unset: decode.json's tuned value, else 1")
-    g.add_argument("--word-score", "--beta", type=float, help="beta, bonus per word; unset: decode.json's, else 0")
-    g.add_argument("--beam-threshold", type=float, help="prune hypotheses this far below the best; unset: 25")
+    add_decode_options(p.add_argument_group("decoding (as `asr decode`: unset options come from the model's "
+                                            "decode.json)"))
     g = p.add_argument_group("long audio")
-    vad = VadConfig()
-    g.add_argument("--min-silence", type=float, default=vad.min_silence_s, help="seconds of pause that end a segment")
-    g.add_argument("--pad", type=float, default=vad.pad_s,
-                   help="seconds of audio kept around each segment's speech (models trained on trimmed "
-                        "utterances do best with none)")
-    g.add_argument("--max-segment", type=float, default=vad.max_segment_s, help="longest segment, seconds")
-    g.add_argument("--batch-seconds", type=float, default=60.0, help="audio decoded per batch")
+    add_config_arguments(g, VadConfig, only=VAD_FLAGS)
+    g.add_argument("--batch-seconds", type=float, default=BATCH_SECONDS, help="audio decoded per batch")
     g.add_argument("--no-progress", action="store_true", help="no progress bar (it is shown on a terminal only)")
 
 
@@ -64,9 +61,9 @@ def output_stems(files: list[str]) -> list[str]:
     return stems
 
 
-def run(args: argparse.Namespace) -> int:
+def run_transcribe(args: argparse.Namespace) -> int:
     from asr.data.audio import AudioError
-    from asr.transcribe.decoding import BEAM_OPTIONS, make_decoder
+    from asr.decode.decoder import make_decoder
     from asr.transcribe.recognizer import Recognizer
 
     formats = list(FORMATS) if args.output_format == "all" else [args.output_format]
@@ -74,11 +71,9 @@ def run(args: argparse.Namespace) -> int:
     one_file_formats = ("srt", "vtt", "tsv", "all")  # several of these cannot share stdout
     if not args.output_dir and (args.output_format == "all" or several) and args.output_format in one_file_formats:
         raise ValueError(f"--output-format {args.output_format} with {len(args.files)} file(s) needs --output-dir")
-    vad = VadConfig(min_silence_s=args.min_silence, pad_s=args.pad, max_segment_s=args.max_segment)
-    rec = Recognizer(args.model_dir, args.device, backend=args.backend, decoder="greedy", vad=vad,
-                     batch_seconds=args.batch_seconds)
-    rec.decoder = make_decoder(args.model_dir, rec.tokenizer, greedy=args.greedy,
-                               **{k: getattr(args, k) for k in BEAM_OPTIONS})
+    rec = Recognizer(args.model_dir, args.device, backend=args.backend, decoder="greedy",
+                     vad=config_from_args(VadConfig, args), batch_seconds=args.batch_seconds)
+    rec.decoder = make_decoder(args.model_dir, rec.tokenizer, greedy=args.greedy, **decode_options(args))
     log.info("%s: %s backend on %s, %s decoding", args.model_dir, rec.backend, rec.device, rec.decoder.name)
     failures = 0
     for path, stem in zip(args.files, output_stems(args.files), strict=True):

@@ -2,7 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from asr.data.prompts import (
+from asr.data.synth import default_prompts_path
+from asr.text.normalize import normalize_text
+from asr.text.prompts import (
     extract_fortune_sentences,
     extract_wordnet_sentences,
     fortune_sentences,
@@ -12,8 +14,6 @@ from asr.data.prompts import (
     main,
     split_sentences,
 )
-from asr.data.synth import default_prompts_path
-from asr.text.normalize import normalize_text
 
 WORDNET = Path("/usr/share/wordnet")
 FORTUNES = Path("/usr/share/games/fortunes")
@@ -178,7 +178,7 @@ def test_cli_fortunes_excludes_other_sources(tmp_path):
     other.write_text("a friend is a present you give yourself\n", encoding="utf-8")
     out = tmp_path / "out.txt"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("asr.data.prompts.FORTUNE_FILES", ("mixed",))
+        mp.setattr("asr.text.prompts.FORTUNE_FILES", ("mixed",))
         assert main(["--source", "fortunes", "--fortune-dir", str(fdir), "--exclude", str(other), "--", str(out)]) == 0
     got = load_prompts(out)
     assert len(got) == 12 and "A friend is a present you give yourself." not in got

@@ -1,0 +1,36 @@
+"""Command line of the evaluation stage: ``asr score`` (building the parser imports no jiwer)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_score_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of ``asr score``."""
+    p.add_argument("ref", help="reference transcripts: <utt> <words> per line (a data dir's text)")
+    p.add_argument("hyp", help="hypotheses in the same format")
+    p.add_argument("--out-dir", help="write wer.json, summary.json, per_utt.txt, report.md and report.html here")
+    p.add_argument("--data-dir", help="the data dir scored: per-speaker WER (utt2spk), audio players in the report")
+    p.add_argument("--utt2spk", help="per-speaker WER from this utt2spk (instead of --data-dir's)")
+    p.add_argument("--title", help="report title (default: the hypothesis file)")
+
+
+def run_score(args: argparse.Namespace) -> int:
+    """Score, print the report; with ``--out-dir`` also write its files."""
+    from asr.evaluate.scoring import format_report, read_transcripts, read_utt2spk, score
+
+    utt2spk, audio = None, None
+    if args.data_dir:  # speakers and audio (for the HTML report's players) from the data directory
+        from asr.data.datadir import read_datadir
+
+        dd = read_datadir(args.data_dir)
+        utt2spk, audio = dd.utt2spk, {u: str(dd.audio_path(u)) for u in dd.utt_ids}
+    if args.utt2spk:
+        utt2spk = read_utt2spk(args.utt2spk)
+    report = score(read_transcripts(args.ref), read_transcripts(args.hyp), args.out_dir, utt2spk=utt2spk,
+                   audio=audio, title=args.title or f"{args.hyp}")
+    print(format_report(report))
+    if args.out_dir:
+        print(f"report: {args.out_dir}/report.html (and report.md, summary.json, per_utt.txt)", file=sys.stderr)
+    return 0
