@@ -106,5 +106,6 @@ def run_tune(args: argparse.Namespace) -> int:
     print(f"dev WER (%) by LM weight alpha and word score beta, beam {cfg.beam}:")
     print(format_grid(res))
     print(f"greedy dev WER {100 * res.greedy_dev_wer:.2f}%; best alpha {res.lm_weight:g} beta {res.word_score:g} "
-          f"-> dev WER {100 * res.dev_wer:.2f}% ({res.seconds:.0f} s); written to {res.decode_json}")
+          f"-> dev WER {100 * res.dev_wer:.2f}% ({res.seconds:.0f} s); written to {res.decode_json}"
+          + (f" with beam {cfg.decode_beam}" if cfg.decode_beam else ""))
     return 0

@@ -83,12 +83,13 @@ def tune_lm(runtime: ModelRuntime, model_dir: str | os.PathLike, dev_dir: str | 
         if lexicon is not None:
             shutil.copyfile(lexicon, d / LM_DIR_LEXICON)
             lexicon = d / LM_DIR_LEXICON
-    chosen = DecodeConfig(beam=cfg.beam, lm=str(arpa), lexicon=str(lexicon or ""), lm_weight=best["lm_weight"],
-                          word_score=best["word_score"], beam_threshold=cfg.beam_threshold)
+    chosen = DecodeConfig(beam=cfg.decode_beam or cfg.beam, lm=str(arpa), lexicon=str(lexicon or ""),
+                          lm_weight=best["lm_weight"], word_score=best["word_score"],
+                          beam_threshold=cfg.beam_threshold)
     seconds = time.perf_counter() - t0
     path = save_decode_config(d, chosen, {"tuning": {
         "dev_data": str(dev_dir), "lm_source": str(cfg.lm), "dev_wer": best["wer"], "greedy_dev_wer": greedy_wer,
-        "seconds": round(seconds, 1), "grid": grid}})
+        "beam": cfg.beam, "seconds": round(seconds, 1), "grid": grid}})
     return TuneResult(best["lm_weight"], best["word_score"], best["wer"], greedy_wer, grid, path, seconds)
 
 

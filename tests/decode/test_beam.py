@@ -114,6 +114,7 @@ def test_decode_tune_and_default_pickup(setup, tmp_path, capsys):
         assert "%WER 0.00" in capsys.readouterr().out
     assert resolve_decode_config(model_dir, lm_weight=3.0).lm_weight == 3.0
     assert resolve_decode_config(model_dir, greedy=True).beam == 0
+    assert resolve_decode_config(model_dir, greedy=True).beam == 0
 
     # Options over decode.json build the tuned beam search, and so does the transcription hook (make_decoder).
     dec = build_decoder(resolve_decode_config(model_dir, lm_weight=0.7), setup["rec"].tokenizer)
@@ -122,6 +123,12 @@ def test_decode_tune_and_default_pickup(setup, tmp_path, capsys):
     assert make_decoder(model_dir, setup["rec"].tokenizer, greedy=True).name == "greedy"
     with pytest.raises(ValueError, match="greedy decoding contradicts"):
         make_decoder(model_dir, setup["rec"].tokenizer, greedy=True, beam=4)
+
+    # Tuned at a narrow beam, decoded at a wider one: --decode-beam is what decode.json keeps.
+    assert asr_main(["tune-lm", str(model_dir), str(data), "--lm", lm, "--beam", "4", "--decode-beam", "12",
+                     "--lm-weights", "0.5", "--word-scores", "0", "--no-copy"]) == 0
+    assert "with beam 12" in capsys.readouterr().out
+    assert load_decode_config(model_dir).beam == 12
 
 
 def test_unreadable_audio_is_an_empty_hypothesis(setup, tmp_path):
