@@ -125,6 +125,32 @@ def test_no_package_import_cycle():
     assert not cycles, "sub-package import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
 
 
+# The layers of the README's "Layout": a package imports from its own layer (no cycles: see above) and from lower
+# layers only. asr/__init__.py's lazy `load_model` (-> transcribe) is the one way up, for users.
+LAYERS = (
+    ("asr.io", "asr.device", "asr.config"),
+    ("asr.text",),
+    ("asr.data",),
+    ("asr.features", "asr.evaluate"),
+    ("asr.model",),
+    ("asr.decode",),
+    ("asr.train", "asr.transcribe"),
+    ("asr.cli",),
+)
+
+
+def test_imports_point_down_the_layers():
+    rank = {pkg: i for i, layer in enumerate(LAYERS) for pkg in layer}
+    upward = []
+    for mod, deps in _graph().items():
+        if mod == "asr":
+            continue
+        src = _package(mod)
+        assert src in rank, f"{src} is in no layer of LAYERS (add it where it belongs, and to the README)"
+        upward += [f"{mod} -> {d}" for d in deps if _package(d) != src and rank[_package(d)] > rank[src]]
+    assert not upward, "imports that do not point down the layers:\n" + "\n".join(sorted(upward))
+
+
 def test_nothing_imports_the_cli():
     importers = [m for m, deps in _graph().items() if "asr.cli" in deps]
     assert not importers, f"{importers} import asr.cli, which should only dispatch"
