@@ -270,6 +270,7 @@ def plan_job(cfg: SynthConfig, split: str, index: int, pool: list[str], language
     other_params["mbrola"] = {"rate": _uniform_int(rng, cfg.mbrola_rate), "pitch": _uniform_int(rng, cfg.mbrola_pitch),
                               "pitch_range": _uniform_int(rng, cfg.mbrola_pitch_range)}
     other_params["pico"] = {"speed": _uniform_int(rng, cfg.pico_speed), "pitch": _uniform_int(rng, cfg.pico_pitch)}
+    other_params["mbrola_accent"] = other_params["mbrola"]  # the same program and ranges: no draws of its own
     for e in ENGINE_NAMES:  # engines added later, in a fixed order, after every other draw
         if e != "espeak" and e not in _FIRST_OTHER_ENGINES and voices.voices.get(e):
             other_voice[e] = rng.choice(voices.voices[e])
@@ -301,7 +302,7 @@ def estimate_duration(job: Job) -> float:
     if job.engine == "rhvoice":
         a, b = _RHVOICE_EST
         return a + b * n_chars * 100.0 / job.params["rate"]
-    if job.engine == "mbrola":
+    if job.engine in ("mbrola", "mbrola_accent"):
         a, b = _MBROLA_EST
         return a + b * n_chars * 175.0 / job.params["rate"]
     if job.engine == "pico":

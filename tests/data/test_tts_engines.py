@@ -1,4 +1,5 @@
-"""RHVoice, MBROLA (through espeak-ng) and SVOX Pico: the optional Debian contrib/non-free engines."""
+"""RHVoice, MBROLA (through espeak-ng; also other languages' voices speaking English) and SVOX Pico: the optional
+Debian contrib/non-free engines."""
 
 import json
 import os
@@ -17,12 +18,13 @@ from asr.data.tts.pico import marked_up
 from asr.data.voices import load_inventory, plan_voices
 
 SENTENCE = "the quick brown fox jumps over the lazy dog"
-NEW_ENGINES = ("rhvoice", "mbrola", "pico")
+NEW_ENGINES = ("rhvoice", "mbrola", "pico", "mbrola_accent")
 INSTALL = ("apt-get install rhvoice rhvoice-english espeak-ng mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 "
-           "libttspico-utils (Debian contrib/non-free)")
+           "libttspico-utils, mbrola-de1 ... mbrola-af1 (Debian contrib/non-free)")
 # name -> (the rate parameter, a slow value, a fast value, the other parameters to vary)
 RATE = {"rhvoice": ("rate", 70, 140, {"pitch": 120}), "mbrola": ("rate", 130, 230, {"pitch": 65, "pitch_range": 80}),
-        "pico": ("speed", 70, 140, {"pitch": 120})}
+        "pico": ("speed", 70, 140, {"pitch": 120}),
+        "mbrola_accent": ("rate", 130, 230, {"pitch": 65, "pitch_range": 80})}
 
 
 def engine_or_skip(name):
@@ -33,10 +35,11 @@ def engine_or_skip(name):
 
 
 def test_registry_order_and_inventory():
-    assert ENGINE_NAMES == ("espeak", "piper", "flite", "festival", "rhvoice", "mbrola", "pico")
+    assert ENGINE_NAMES == ("espeak", "piper", "flite", "festival", "rhvoice", "mbrola", "pico", "mbrola_accent")
     inventory = load_inventory()
     for name in NEW_ENGINES:
-        assert inventory[name].weight == 0.25 and inventory[name].dev == [] and inventory[name].test == []
+        weight = 0.0 if name == "mbrola_accent" else 0.25  # opt-in: the default corpus stays as it was
+        assert inventory[name].weight == weight and inventory[name].dev == [] and inventory[name].test == []
 
 
 @pytest.mark.parametrize("name", NEW_ENGINES)
@@ -117,11 +120,14 @@ def test_mbrola_pitch_range_rescales_the_voice_file():
 
 OFFERED = {"espeak": None, "flite": ["kal16", "awb", "rms", "slt"],
            "festival": ["cmu_us_slt_arctic_hts", "kal_diphone", "ked_diphone"], "piper": ["piper-joe"],
-           "rhvoice": ["alan", "bdl", "clb", "slt"], "mbrola": ["us1", "us2", "us3", "en1"], "pico": ["en-US", "en-GB"]}
+           "rhvoice": ["alan", "bdl", "clb", "slt"], "mbrola": ["us1", "us2", "us3", "en1"], "pico": ["en-US", "en-GB"],
+           "mbrola_accent": ["de1-en", "fr1-en", "sw2-en"]}
 
 
-def plan_for(engines):
-    return plan_voices(load_inventory(), {e: OFFERED[e] or EspeakEngine.variants() for e in engines})
+def plan_for(engines, accent_weight=0.25):
+    inventory = load_inventory()
+    inventory["mbrola_accent"].weight = accent_weight  # the shipped inventory's 0 would never draw it
+    return plan_voices(inventory, {e: OFFERED[e] or EspeakEngine.variants() for e in engines})
 
 
 @pytest.mark.skipif(not EspeakEngine.available(), reason="espeakng-loader not installed")
@@ -145,6 +151,19 @@ def test_new_engines_are_train_only_and_leave_earlier_draws_alone(tmp_path):
     assert 150 <= by["mbrola"]["rate"] <= 210 and 35 <= by["mbrola"]["pitch_range"] <= 75
     assert 85 <= by["pico"]["speed"] <= 120 and set(by["pico"]) == {"speed", "pitch", "seed"}
     assert synth.speaker_id("pico", "en-US") == "pico_en-US" and synth.speaker_id("mbrola", "us1") == "mbrola_us1"
+    assert by["mbrola_accent"].keys() == by["mbrola"].keys()
+
+
+@pytest.mark.skipif(not EspeakEngine.available(), reason="espeakng-loader not installed")
+def test_accented_mbrola_at_the_shipped_weight_changes_no_utterance(tmp_path):
+    cfg = SynthConfig(seed=3)
+    langs, pool = EspeakEngine.languages(), ["one two three", "four five six"]
+    without = plan_for([e for e in OFFERED if e != "mbrola_accent"])
+    with_zero = plan_for(list(OFFERED), accent_weight=0.0)
+    for split in SPLITS:
+        a = [synth.plan_job(cfg, split, i, pool, langs, without[split], tmp_path) for i in range(300)]
+        b = [synth.plan_job(cfg, split, i, pool, langs, with_zero[split], tmp_path) for i in range(300)]
+        assert a == b
 
 
 def test_command_line_flags():
@@ -180,12 +199,13 @@ def test_corpus_with_the_new_engines(tmp_path):
     for split in SPLITS:
         assert validate_datadir(out / split) == []
     per_engine = card["splits"]["train"]["utterances_per_engine"]
-    assert all(per_engine[e] > 0 for e in NEW_ENGINES), per_engine
+    drawn = [e for e in NEW_ENGINES if e != "mbrola_accent"]  # weight 0 in the shipped inventory: never drawn
+    assert all(per_engine[e] > 0 for e in drawn) and not per_engine.get("mbrola_accent"), per_engine
     assert {e for e, n in card["splits"]["test"]["utterances_per_engine"].items() if n} == {"espeak"}
     assert set(card["voices"]["train"]) == {"espeak", *NEW_ENGINES} and set(card["voices"]["test"]) == {"espeak"}
     assert card["params"]["mbrola_pitch_range"] == [35, 75]
     spk = set(read_datadir(out / "train").utt2spk.values())
-    assert all(any(s.startswith(f"{e}_") for s in spk) for e in NEW_ENGINES)
+    assert all(any(s.startswith(f"{e}_") for s in spk) for e in drawn)
     on_disk = json.loads((out / "corpus_card.json").read_text())
     assert on_disk["splits"]["train"]["utterances_per_engine"] == per_engine
     train = card["splits"]["train"]

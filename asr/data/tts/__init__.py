@@ -1,8 +1,8 @@
 """Text-to-speech engines used to build the synthetic corpus.
 
 ``get_engine(name)`` returns an engine instance for ``espeak`` (espeakng-loader, pip), ``piper``
-(pip extra), ``flite``, ``festival``, ``rhvoice``, ``mbrola`` or ``pico`` (Debian programs; the last
-three from Debian's contrib/non-free components); engines import their heavy dependencies lazily,
+(pip extra), ``flite``, ``festival``, ``rhvoice``, ``mbrola``, ``pico`` or ``mbrola_accent`` (Debian programs; the last
+four from Debian's contrib/non-free components); engines import their heavy dependencies lazily,
 so importing this package is cheap.
 """
 
@@ -21,6 +21,7 @@ _ENGINE_CLASSES = {
     "rhvoice": ("asr.data.tts.rhvoice", "RHVoiceEngine"),
     "mbrola": ("asr.data.tts.mbrola", "MbrolaEngine"),
     "pico": ("asr.data.tts.pico", "PicoEngine"),
+    "mbrola_accent": ("asr.data.tts.mbrola", "MbrolaAccentEngine"),
 }
 ENGINE_NAMES = tuple(_ENGINE_CLASSES)
 

@@ -27,7 +27,8 @@ def run_to_wav(engine: str, voice: str, text: str, argv_for: Callable[[Path, Pat
                stdin_text: str | None = None) -> tuple[np.ndarray, int]:
     """Run ``argv_for(text_file, wav_file)`` and return its wav as ``(float32 (N,), sample_rate)``.
 
-    Both files are in a fresh temporary directory (``argv_for`` may write other files next to them).
+    Both files are in a fresh temporary directory (``argv_for`` may write other files next to them),
+    which is also the program's working directory, so that argv may name those files relatively.
     ``stdin_text`` (e.g. the text with markup added) goes to the program's standard input, through
     a file in that directory; otherwise the standard input is empty.
     """
@@ -44,7 +45,7 @@ def run_to_wav(engine: str, voice: str, text: str, argv_for: Callable[[Path, Pat
         try:
             argv = argv_for(text_file, wav_file)
             with open(stdin_file if stdin_text is not None else os.devnull, encoding="utf-8") as stdin:
-                proc = subprocess.run(argv, stdin=stdin, capture_output=True, text=True, timeout=timeout)
+                proc = subprocess.run(argv, stdin=stdin, capture_output=True, text=True, timeout=timeout, cwd=tmp)
         except subprocess.TimeoutExpired as e:
             raise TTSError(f"{engine} voice {voice!r}: no result after {timeout:.0f} s for {text[:60]!r}") from e
         except OSError as e:
