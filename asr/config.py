@@ -154,9 +154,9 @@ def add_config_arguments(parser: argparse.ArgumentParser | Any, cls: type, *, on
     unset = set(unset)
     chosen = None if only is None else list(only)
     by_name = {f.name: f for f in dataclasses.fields(cls)}
-    missing = set(chosen or ()) | set(exclude) | unset
-    if missing - set(by_name):
-        raise ValueError(f"{cls.__name__} has no field(s) {sorted(missing - set(by_name))}")
+    named = set(chosen or ()) | set(exclude) | unset
+    if named - set(by_name):
+        raise ValueError(f"{cls.__name__} has no field(s) {sorted(named - set(by_name))}")
     for name in chosen if chosen is not None else list(by_name):
         f = by_name[name]
         hint = _strip_optional(hints[name])
@@ -165,44 +165,33 @@ def add_config_arguments(parser: argparse.ArgumentParser | Any, cls: type, *, on
         meta = f.metadata
         default = f.default if f.default is not dataclasses.MISSING else (
             f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
-        kw: dict[str, Any] = {"dest": name, "help": meta.get("help", "")}
+        help_ = meta.get("help", "")
         if name in unset:
-            kw["default"] = None
-            kw["help"] = f"{kw['help']}; {unset_help}: {_show(default)}".lstrip("; ")
-            kw["help"] = kw["help"].replace("%", "%%")
-        else:
-            kw["default"] = _show(default) if isinstance(default, (list, tuple)) else default
+            help_ = f"{help_}; {unset_help}: {_show(default)}".lstrip("; ")
+        # argparse %-formats help texts ("%(default)s"): a literal % must be doubled.
+        kw: dict[str, Any] = {"dest": name, "help": help_.replace("%", "%%"),
+                              "default": None if name in unset else _show(default),
+                              "metavar": meta.get("metavar")}
         if hint is bool:
             kw["action"] = argparse.BooleanOptionalAction
         elif typing.get_origin(hint) in (list, tuple):
+            # The default is shown as text ("0.5,1.0"); argparse passes a text default through `type` too.
             kw["type"] = _sequence_parser(hint, name.replace("_", "-"))
-            kw["metavar"] = meta.get("metavar") or "A,B"
+            kw["metavar"] = kw["metavar"] or "A,B"
         elif hint in (int, float, str):
             kw["type"] = hint
         else:
             raise TypeError(f"{cls.__name__}.{name}: no command-line form for type {hint!r}")
         if meta.get("choices") is not None:
             kw["choices"] = meta["choices"]
-        if meta.get("metavar") and "metavar" not in kw:
-            kw["metavar"] = meta["metavar"]
         parser.add_argument(f"--{name.replace('_', '-')}", *meta.get("flags", ()), **kw)
 
 
 def config_from_args(cls: type[T], args: argparse.Namespace, **changes: Any) -> T:
     """``cls`` built from the parsed flags of :func:`add_config_arguments` (None = the field's default),
     then ``changes``."""
-    hints = typing.get_type_hints(cls)
-    kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        value = getattr(args, f.name, None)
-        if value is None:
-            continue
-        hint = _strip_optional(hints[f.name])
-        if isinstance(value, str) and typing.get_origin(hint) in (list, tuple):  # an unparsed default string
-            value = _sequence_parser(hint, f.name)(value)
-        kwargs[f.name] = value
-    kwargs.update(changes)
-    return cls(**kwargs)
+    kwargs = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if getattr(args, f.name, None) is not None}
+    return cls(**{**kwargs, **changes})
 
 
 __all__ = ["ConfigError", "load_config", "save_config", "config_to_dict", "option", "add_config_arguments",

@@ -101,7 +101,7 @@ class Recognizer:
         return self.runtime.log_probs(waves)
 
     def transcribe_waves(self, waves: list[np.ndarray]) -> list[str]:
-        """Whole utterances (no segmentation, no timestamps), as ``asr decode`` wants them."""
+        """Whole utterances decoded as they are (no segmentation, no timestamps)."""
         log_probs, out_lens = self.log_probs(waves)
         return [self.tokenizer.decode(ids) for ids in self.decoder.decode(log_probs, out_lens)]
 
