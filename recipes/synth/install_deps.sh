@@ -12,7 +12,7 @@ fi
 # Flite and Festival with three voices (main).
 DEBIAN_TTS="flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts"
 # RHVoice, MBROLA (through espeak-ng) and SVOX Pico are in Debian's contrib and non-free components.
-NONFREE_TTS="rhvoice rhvoice-english espeak-ng mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 libttspico-utils"
+NONFREE_TTS="rhvoice rhvoice-english librhvoice5 espeak-ng mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 libttspico-utils"
 # Texts of `asr lm-text` (the LM for real read speech): GCIDE and Jane Austen's novels; its tests skip without them.
 LM_TEXT="dict-gcide r-cran-janeaustenr"
 apt_install() {  # quietly; with a fresh package index if the first try fails
@@ -35,7 +35,7 @@ enable_contrib_non_free() {  # a deb822 sources file for this Debian release's c
   if ! command -v text2wave >/dev/null; then
     apt_install $DEBIAN_TTS || echo "note: could not install the Debian TTS engines ($DEBIAN_TTS); the recipe and the tests go without them"
   fi
-  if ! { command -v RHVoice-test && command -v pico2wave && command -v mbrola; } >/dev/null; then
+  if ! { command -v RHVoice-test && command -v pico2wave && command -v mbrola && ldconfig -p | grep -q "libRHVoice.so.5 "; } >/dev/null; then
     { apt_install $NONFREE_TTS || { enable_contrib_non_free && apt_install $NONFREE_TTS; }; } ||
       echo "note: could not install the Debian contrib/non-free TTS engines ($NONFREE_TTS); the recipe and the tests go without them"
   fi

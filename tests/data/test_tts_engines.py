@@ -81,6 +81,23 @@ def test_bad_input_raises_tts_error_naming_it(name):
         engine.synthesize(SENTENCE, engine.voices()[0], length_scale=1.0)
 
 
+def test_rhvoice_library_speaks_as_the_program_does(monkeypatch):
+    from asr.data.tts import rhvoice
+
+    engine = engine_or_skip("rhvoice")
+    if rhvoice._library() is None:
+        pytest.skip(f"{rhvoice.LIBRARY} not installed (apt-get install librhvoice5)")
+    voice = engine.voices()[-1]
+    in_process, sr = engine.synthesize(SENTENCE, voice, rate=130, pitch=80)
+    monkeypatch.setenv("ASR_RHVOICE_PROGRAM", "1")
+    rhvoice._library.cache_clear()
+    try:
+        by_program, _ = engine.synthesize(SENTENCE, voice, rate=130, pitch=80)
+    finally:
+        rhvoice._library.cache_clear()
+    assert sr == OUTPUT_SAMPLE_RATE and np.array_equal(in_process, by_program)
+
+
 def test_rhvoice_skips_the_noncommercial_voices(monkeypatch):
     from asr.data.tts import rhvoice
 
