@@ -176,10 +176,13 @@ class BeamSearchDecoder:
     def decode(self, log_probs: torch.Tensor, lengths: torch.Tensor) -> list[list[int]]:
         """Unit ids of the best hypothesis per utterance (with a lexicon: the spelling of its words)."""
         emissions = log_probs.detach().float().cpu()
+        lengths = lengths.cpu()
         if self.bpe:
             emissions = torch.cat([emissions, emissions.new_full((*emissions.shape[:2], 1), NEVER)], dim=-1)
+        elif self._loaded["lexicon"] is not None:
+            emissions, lengths = self._close_last_word(emissions, lengths)
         emissions = emissions.contiguous()
-        results = self._decoder(emissions, lengths.cpu())
+        results = self._decoder(emissions, lengths)
         out = []
         for hyps in results:
             if not hyps:
@@ -190,6 +193,23 @@ class BeamSearchDecoder:
             else:
                 out.append(self._clean(hyps[0].tokens.tolist()))
         return out
+
+    def _close_last_word(self, emissions: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B, T, V)`` log-probs with one frame appended to each utterance where only blank and ``|`` may be.
+
+        A character lexicon spells each word with the separator at its end (``cage c a g e |``), and the
+        decoder only emits a word once its ``|`` is read; at the end of the input it keeps the hypotheses
+        that have emitted all their words, if there are any. The model never learned a separator after
+        the last word (its targets have none), so the last word of most utterances was dropped, or
+        swapped for a word that the model's space happened to close: a free ``|`` frame lets it end.
+        """
+        b, t, v = emissions.shape
+        out = torch.cat([emissions, emissions.new_full((b, 1, v), NEVER)], dim=1)
+        rows = torch.arange(b)
+        out[rows, lengths] = NEVER
+        out[rows, lengths, self.tokenizer.blank_id] = 0.0
+        out[rows, lengths, self.tokens.index(WORD_SEP)] = 0.0
+        return out, lengths + 1
 
     def _clean(self, ids: list[int]) -> list[int]:
         """Lexicon-free paths may start or end with the separator, or repeat it (blank between): drop those."""

@@ -66,6 +66,26 @@ def test_lexicon_restricts_words_and_with_weights_shares_the_lm(setup, tmp_path)
     assert texts(setup["rec"], other, lp, setup["lens"]) == setup["refs"]
 
 
+def test_lexicon_search_keeps_the_last_word(setup, tmp_path):
+    """A character model emits no separator after the last word; the lexicon spells one there."""
+    tok = setup["rec"].tokenizer
+    words = ["the", "cat"]
+    lex = tmp_path / "lex.txt"
+    lex.write_text("".join(f"{w}\t{' '.join(w)} |\n" for w in words))
+    path = tok.encode("the cat")  # t h e <space> c a t: no unit after the last word
+    frames = [tok.blank_id]
+    for i in path:
+        frames += [i, tok.blank_id]
+    lp = torch.full((2, len(frames) + 3, len(tok.symbols)), -20.0)
+    lp[:, :, tok.blank_id] = -3.0  # blank is plausible everywhere, so skipping "cat" stays in the beam
+    for t, i in enumerate(frames):
+        lp[:, t, i] = 0.0
+    lp[1, len(frames):, tok.blank_id] = 0.0  # a padded batch: the second utterance ends later
+    lens = torch.tensor([len(frames), len(frames) + 3])
+    dec = BeamSearchDecoder(tok, DecodeConfig(beam=8, lexicon=str(lex)))
+    assert texts(setup["rec"], dec, lp, lens) == ["the cat", "the cat"]
+
+
 def test_bad_lm_and_lexicon_are_named(setup, tmp_path):
     tok = setup["rec"].tokenizer
     with pytest.raises(ArpaError, match="missing.arpa: no such language model file"):
