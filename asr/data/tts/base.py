@@ -51,3 +51,11 @@ def resample(wav: np.ndarray, sr_in: int, sr_out: int = OUTPUT_SAMPLE_RATE) -> n
     from asr.data.audio import resample as _resample
 
     return np.clip(_resample(wav.astype(np.float32, copy=False), sr_in, sr_out), -1.0, 1.0)
+
+
+def audible_output(engine: str, voice: str, text: str, wav: np.ndarray, sr: int,
+                   sample_rate: int = OUTPUT_SAMPLE_RATE) -> tuple[np.ndarray, int]:
+    """An engine's float32 output resampled to ``sample_rate``; TTSError naming the voice and text if silent."""
+    if not np.any(np.abs(wav) > 1e-3):
+        raise TTSError(f"{engine}: voice {voice!r} produced silence for {text[:60]!r}")
+    return resample(wav, sr, sample_rate), sample_rate

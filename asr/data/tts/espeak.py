@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from asr.data.tts.base import OUTPUT_SAMPLE_RATE, TTSEngine, TTSError, resample, to_float32
+from asr.data.tts.base import OUTPUT_SAMPLE_RATE, TTSEngine, TTSError, audible_output, to_float32
 
 # English accents, as eSpeak language names. en-shaw (Shavian alphabet) is left out: on Latin
 # text it is plain British English. Only those present in the data directory are offered.
@@ -241,8 +241,5 @@ class EspeakEngine(TTSEngine):
             _WORDGAP: max(0, int(word_gap)),
         }
         samples, sr = _Espeak.get().speak(text, voice, params, seed)
-        wav = to_float32(samples)
-        if not np.any(np.abs(wav) > 1e-3):
-            raise TTSError(f"espeak: voice {voice!r} produced silence for {text[:60]!r}")
-        return resample(wav, sr, sample_rate), sample_rate
+        return audible_output("espeak", voice, text, to_float32(samples), sr, sample_rate)
 

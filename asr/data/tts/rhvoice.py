@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from asr.data.tts.base import OUTPUT_SAMPLE_RATE, TTSEngine, TTSError, resample
+from asr.data.tts.base import OUTPUT_SAMPLE_RATE, TTSEngine, TTSError, audible_output
 from asr.data.tts.subprocess_engine import run_to_wav
 
 VOICE_ROOT = Path("/usr/share/RHVoice/voices")
@@ -73,9 +73,7 @@ class RHVoiceEngine(TTSEngine):
         library = _library()
         if library is not None:
             samples, sr = library.speak(text, voice, rate / 100.0, pitch / 100.0)
-            if samples.size == 0 or not np.any(np.abs(samples) > 1e-3):
-                raise TTSError(f"rhvoice: voice {voice!r} produced silence for {text[:60]!r}")
-            return resample(samples, sr, sample_rate), sample_rate
+            return audible_output("rhvoice", voice, text, samples, sr, sample_rate)
         opts = ["-p", voice, "-r", str(rate), "-t", str(pitch)]
         return run_to_wav("rhvoice", voice, text, lambda txt, wav: [PROGRAM, *opts, "-i", str(txt), "-o", str(wav)],
                           sample_rate=sample_rate)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from asr.data.tts.base import OUTPUT_SAMPLE_RATE, TTSError, resample
+from asr.data.tts.base import OUTPUT_SAMPLE_RATE, TTSError, audible_output
 
 TIMEOUT_S = 60.0  # a sentence takes well under a second; a hung engine must not stall a worker
 
@@ -58,7 +58,4 @@ def run_to_wav(engine: str, voice: str, text: str, argv_for: Callable[[Path, Pat
             wav, sr = sf.read(str(wav_file), dtype="float32", always_2d=True)
         except RuntimeError as e:  # soundfile's errors: a truncated or malformed file
             raise TTSError(f"{engine} voice {voice!r}: unreadable wav for {text[:60]!r}: {e}") from e
-    wav = wav.mean(axis=1)
-    if not np.any(np.abs(wav) > 1e-3):
-        raise TTSError(f"{engine}: voice {voice!r} produced silence for {text[:60]!r}")
-    return resample(wav, sr, sample_rate), sample_rate
+    return audible_output(engine, voice, text, wav.mean(axis=1), sr, sample_rate)
