@@ -41,6 +41,7 @@ def add_decode_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("out_dir", help="receives hyp.txt, ref.txt and decode_config.json")
     p.add_argument("--device", default="auto")
     p.add_argument("--batch-seconds", type=float, default=BATCH_SECONDS, help="audio per forward batch")
+    p.add_argument("--nj", type=int, default=0, help="beam search processes (0: one per CPU core)")
     add_decode_options(p.add_argument_group("decoding: greedy, or beam search (torchaudio ctc_decoder / flashlight)"))
 
 
@@ -57,7 +58,8 @@ def run_decode(args: argparse.Namespace) -> int:
     decoder = build_decoder(cfg, runtime.tokenizer)
     log.info("%s: %s decoding%s", args.data_dir, cfg.name,
              f" (lm {cfg.lm}, alpha {cfg.lm_weight:g}, beta {cfg.word_score:g})" if cfg.lm else "")
-    decode_datadir(runtime, args.data_dir, args.out_dir, batch_seconds=args.batch_seconds, decoder=decoder)
+    decode_datadir(runtime, args.data_dir, args.out_dir, batch_seconds=args.batch_seconds, decoder=decoder,
+                   nj=args.nj)
     atomic_write_text(Path(args.out_dir) / "decode_config.json", json.dumps(asdict(cfg), indent=2) + "\n")
     print(f"hypotheses ({cfg.name}): {args.out_dir}/hyp.txt")
     return 0

@@ -83,6 +83,7 @@ class TuneConfig:
                            help="copy the LM and lexicon into the model directory (--no-copy: refer to them "
                                 "where they are)")
     batch_seconds: float = option(BATCH_SECONDS, help="audio per forward batch")
+    nj: int = option(0, help="beam search processes, each decoding its share of the grid (0: one per CPU core)")
 
 
 # ------------------------------------------------------------------------------------ decode.json

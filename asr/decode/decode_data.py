@@ -19,6 +19,7 @@ from asr.data.audio import AudioError, load_audio
 from asr.data.datadir import read_datadir
 from asr.decode.config import BATCH_SECONDS
 from asr.decode.decoder import Decoder, make_decoder
+from asr.decode.parallel import DecoderPool, PooledDecoder
 from asr.io import atomic_write_text
 from asr.model.runtime import ModelRuntime
 
@@ -71,16 +72,20 @@ def write_hyps(hyps: dict[str, str], path: str | os.PathLike) -> None:
 
 
 def decode_datadir(runtime: ModelRuntime, data_dir: str | os.PathLike, out_dir: str | os.PathLike,
-                   batch_seconds: float = BATCH_SECONDS, decoder: Decoder | None = None) -> dict[str, str]:
+                   batch_seconds: float = BATCH_SECONDS, decoder: Decoder | None = None, nj: int = 0,
+                   ) -> dict[str, str]:
     """Write ``out_dir/hyp.txt`` (``<utt> <words>``) and ``out_dir/ref.txt``; return the hypotheses.
 
     ``decoder`` defaults to the model's own choice: its tuned beam search (decode.json) if it has
-    one, else greedy (asr.decode.decoder.make_decoder).
+    one, else greedy (asr.decode.decoder.make_decoder). Beam search runs in ``nj`` processes (0: one
+    per CPU core; asr.decode.parallel).
     """
     decoder = decoder or make_decoder(runtime.model_dir, runtime.tokenizer)
     hyps: dict[str, str] = {}
-    for utts, log_probs, lengths in datadir_log_probs(runtime, data_dir, batch_seconds):
-        hyps.update(zip(utts, decode_batch(decoder, runtime.tokenizer, log_probs, lengths), strict=True))
+    with DecoderPool({"decoder": decoder}, nj) as pool:
+        pooled = PooledDecoder(pool, "decoder")
+        for utts, log_probs, lengths in datadir_log_probs(runtime, data_dir, batch_seconds):
+            hyps.update(zip(utts, decode_batch(pooled, runtime.tokenizer, log_probs, lengths), strict=True))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_hyps(hyps, out / "hyp.txt")

@@ -23,6 +23,7 @@ from asr.decode.beam import LM_DIR_ARPA, LM_DIR_LEXICON, BeamSearchDecoder, reso
 from asr.decode.config import BATCH_SECONDS, DecodeConfig, TuneConfig, save_decode_config
 from asr.decode.decode_data import datadir_log_probs, decode_batch
 from asr.decode.decoder import Decoder, GreedyDecoder
+from asr.decode.parallel import DecoderPool, PooledDecoder
 from asr.evaluate.scoring import score
 from asr.model.runtime import ModelRuntime
 
@@ -68,10 +69,12 @@ def tune_lm(runtime: ModelRuntime, model_dir: str | os.PathLike, dev_dir: str | 
     log.info("dev greedy WER %.2f%%", 100 * greedy_wer)
     base = BeamSearchDecoder(tok, DecodeConfig(beam=cfg.beam, lm=str(arpa), lexicon=str(lexicon or ""),
                                                beam_threshold=cfg.beam_threshold))
+    points = [(a, b) for a in cfg.lm_weights for b in cfg.word_scores]
     grid = []
-    for a in cfg.lm_weights:
-        for b in cfg.word_scores:
-            wer, _ = _wer(base.with_weights(a, b), tok, cache, refs)
+    # Every point's decoder is built before the workers fork: they share the one loaded LM.
+    with DecoderPool({f"{a},{b}": base.with_weights(a, b) for a, b in points}, cfg.nj) as pool:
+        for a, b in points:
+            wer, _ = _wer(PooledDecoder(pool, f"{a},{b}"), tok, cache, refs)
             grid.append({"lm_weight": a, "word_score": b, "wer": wer})
             log.info("alpha %-5g beta %-5g dev WER %.2f%%", a, b, 100 * wer)
     best = min(grid, key=lambda g: (round(g["wer"], 12), g["lm_weight"], abs(g["word_score"])))

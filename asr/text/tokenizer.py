@@ -60,10 +60,11 @@ def char_units(texts: list[str] | Iterator[str]) -> list[str]:
     return CHARACTERS + sorted(seen - set(CHARACTERS))
 
 
-def read_training_text(path: str | os.PathLike) -> Iterator[str]:
+def read_training_text(path: str | os.PathLike, normalized: bool = False) -> Iterator[str]:
     """Normalized sentences from a data directory (its ``text``, ids dropped) or a plain text file.
 
     A file named ``text`` next to a ``wav.scp`` is read as a data directory's transcripts too.
+    ``normalized``: the text is normalized already; only its whitespace is tidied.
     """
     p = Path(path)
     has_ids = p.is_dir() or (p.name == "text" and (p.parent / "wav.scp").is_file())
@@ -74,7 +75,7 @@ def read_training_text(path: str | os.PathLike) -> Iterator[str]:
             if has_ids:
                 parts = line.split(maxsplit=1)
                 line = parts[1] if len(parts) > 1 else ""
-            text = normalize_text(line)
+            text = " ".join(line.split()) if normalized else normalize_text(line)
             if text:
                 yield text
 

@@ -129,7 +129,7 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
     log "the LM text sources are not installed (bash recipes/synth/install_deps.sh): training text only"
     timed "${lm_text[@]}" --sources ""
   fi
-  timed asr lm "$exp/lm_text.txt" "$lm_dir" --order "$lm_order"
+  timed asr lm "$exp/lm_text.txt" "$lm_dir" --order "$lm_order" --normalized   # lm-text wrote it normalized
 fi
 
 tune_set=dev

@@ -164,3 +164,24 @@ def test_unreadable_audio_is_an_empty_hypothesis(setup, tmp_path):
     hyps = decode_datadir(setup["rec"], tmp_path / "data", tmp_path / "out", decoder=dec)
     assert hyps[dd.utt_ids[0]] == "" and all(hyps[u] == dd.text[u] for u in dd.utt_ids[1:])
     assert torch.is_tensor(setup["lp"])
+
+
+def test_decoder_pool_gives_the_in_process_results_in_order(setup):
+    """Beam search over forked workers: each utterance decoded as alone, results back in batch order."""
+    from asr.decode.parallel import CHUNK_UTTS, DecoderPool, PooledDecoder
+
+    gen = torch.Generator().manual_seed(0)
+    lp = torch.cat([setup["lp"]] * 3)
+    lp = torch.log_softmax(lp + 3.0 * torch.randn(lp.shape, generator=gen), dim=-1)  # blurred: hypotheses differ
+    lens = torch.cat([setup["lens"], setup["lens"] - 7, setup["lens"] // 2])
+    assert len(lens) > 2 * CHUNK_UTTS
+    dec = BeamSearchDecoder(setup["rec"].tokenizer, DecodeConfig(beam=8, lm=str(setup["root"] / "word"),
+                                                                 lm_weight=1.0))
+    alone = texts(setup["rec"], dec, lp, lens)
+    assert len(set(alone)) > 4
+    with DecoderPool({"lm": dec, "greedy": GreedyDecoder()}, nj=2) as pool:
+        assert pool.nj == 2
+        assert texts(setup["rec"], PooledDecoder(pool, "lm"), lp, lens) == alone
+        assert pool.decode("greedy", lp, lens) == GreedyDecoder().decode(lp, lens)
+    with DecoderPool({"greedy": GreedyDecoder()}, nj=2) as pool:
+        assert pool.nj == 1  # nothing to gain: no processes

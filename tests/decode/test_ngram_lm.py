@@ -209,6 +209,14 @@ def test_cli_word_and_char_lm(tmp_path, caplog):
     assert asr_main(["lm", str(tmp_path / "missing.txt"), str(tmp_path / "x.arpa")]) == 1
     assert asr_main(["lm", str(text), str(tmp_path / "x.arpa"), "--order", "1"]) == 1
     assert "no such LM training text" in caplog.text and "at least 2" in caplog.text
+    # --normalized (asr lm-text's output) skips the normalizer: the same LM from normalized text...
+    normed = tmp_path / "normed.txt"
+    normed.write_text("hello world\n  hello there   world\n\nthe two worlds\n")
+    assert asr_main(["lm", str(normed), str(tmp_path / "n3.arpa"), "--order", "3", "--normalized"]) == 0
+    assert (tmp_path / "n3.arpa").read_text() == (tmp_path / "w3.arpa").read_text()
+    # ... and raw text is then taken literally, which is why it is not the default.
+    assert asr_main(["lm", str(text), str(tmp_path / "raw.arpa"), "--order", "3", "--normalized"]) == 0
+    assert ("World!",) in read_arpa(tmp_path / "raw.arpa").logprob[0]
 
 
 def test_build_lm_reads_a_data_dir_text(tiny_corpus):
