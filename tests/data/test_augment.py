@@ -248,7 +248,7 @@ def test_mic_tilt_and_peak_colour_the_spectrum(speech, tilt):
 
 def test_codec_mp3_round_trip_keeps_time_and_loses_a_little(speech):
     out, rec = augment_waveform(speech, SR, np.random.default_rng(0), only("codec", compression=[0.5, 0.5]))
-    assert rec == {"codec": {"type": "mp3", "compression": 0.5}} and len(out) == len(speech)
+    assert rec == {"codec": {"type": "mp3", "compression": 0.5, "kbps": 40}} and len(out) == len(speech)
     lag = int(np.argmax(np.correlate(out[:SR], speech[:SR], "full"))) - (SR - 1)
     assert lag == 0  # decoded in step with the input: word times stay where they were
     assert 10 < snr_db(speech, out, {}) < 45  # lossy, far from garbage
