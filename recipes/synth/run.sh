@@ -25,7 +25,7 @@ seed=0
 # Festival (~16 h of audio per hour on 2 cores) would take most of the 30 minutes: `--engines ...,festival` adds it.
 engines=espeak,flite,rhvoice,mbrola,pico,piper
 voices=recipes/synth/conf/voices_real.yaml
-train_hours=14       # hours of synthetic training speech (15 h took 31 min on 2 cores some days: README)
+train_hours=13       # hours of synthetic training speech (15 h took 31-32 min on 2 cores: README)
 dev_utts=200
 test_utts=300
 augment_config=recipes/synth/conf/augment_real.yaml  # channel realism (room, noise, mic, codec); "none": clean
