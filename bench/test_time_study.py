@@ -1,0 +1,134 @@
+"""Greedy WER/CER of a model on a data dir under three test-time changes that might narrow a domain gap.
+
+    python bench/test_time_study.py MODEL_DIR DATA_DIR [--genders manifest.tsv] [--warps 0.9,1,1.1]
+
+* ``segments``: each utterance cut at pauses by the transcriber's VAD (asr.transcribe.segmenter) and
+  decoded piece by piece, at several pause lengths, against the whole utterance. Tells whether
+  utterances far longer than the training ones (real read speech ~12 s, the synthetic corpus ~2 s)
+  are a problem for the BiLSTM.
+* ``warp``: the log-mel frequency axis stretched by a fixed factor (asr.train.freq_warp's warp, at test
+  time), per factor and per gender (a ``manifest.tsv`` with ``speaker`` and ``gender`` columns, as in
+  ``../shared/realdev``), and each utterance's factor picked by the model's confidence (mean max
+  log-prob per output step), a test-time VTLN.
+* ``blank``: a penalty (nats) subtracted from the blank's log-prob before greedy search, trading
+  deletions for insertions and substitutions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from collections import Counter
+
+import torch
+
+from asr.data.audio import load_audio
+from asr.data.datadir import read_datadir
+from asr.decode.decode_data import datadir_log_probs, decode_batch
+from asr.decode.decoder import GreedyDecoder
+from asr.evaluate.scoring import score
+from asr.model.runtime import ModelRuntime
+from asr.transcribe.recognizer import Recognizer
+from asr.transcribe.segmenter import VadConfig
+
+PAUSES = (0.2, 0.3, 0.5)  # seconds of pause that end a segment
+BLANK_PENALTIES = (0.0, 0.5, 1.0, 2.0)
+
+
+def wer_cer(refs: dict[str, str], hyps: dict[str, str]) -> str:
+    s = score(refs, hyps)
+    return f"WER {100 * s.wer.error_rate:6.2f}  CER {100 * s.cer.error_rate:6.2f}"
+
+
+def segments_study(model_dir: str, dd) -> None:
+    whole = VadConfig(min_silence_s=100.0, max_segment_s=1000.0)  # no cut: utterances are far shorter
+    for name, vad in [("whole utterance", whole)] + [(f"cut at {p:g} s pauses", VadConfig(min_silence_s=p))
+                                                      for p in PAUSES]:
+        rec = Recognizer(model_dir, "cpu", decoder="greedy", vad=vad)
+        hyps = {u: " ".join(rec.transcribe(str(dd.audio_path(u))).split()) for u in dd.utt_ids}
+        print(f"segments  {name:<22} {wer_cer(dd.text, hyps)}", flush=True)
+
+
+def warp_features(feats: torch.Tensor, factor: float) -> torch.Tensor:
+    """``(B, T, F)`` log-mels, output bin ``j`` read at input position ``j / factor`` (linear interpolation)."""
+    f = feats.shape[-1]
+    pos = (torch.arange(f, dtype=torch.float32) / factor).clamp(max=f - 1)
+    lo = pos.floor().long()
+    hi = (lo + 1).clamp(max=f - 1)
+    frac = (pos - lo).to(feats.dtype)
+    return feats[..., lo] + frac * (feats[..., hi] - feats[..., lo])
+
+
+@torch.inference_mode()
+def warp_study(rt: ModelRuntime, dd, warps: list[float], gender: dict[str, str]) -> None:
+    sr = rt.feature_cfg.sample_rate
+    waves = {u: load_audio(dd.audio_path(u), sr) for u in dd.utt_ids}
+    order = sorted(waves, key=lambda u: len(waves[u]))
+    hyps: dict[float, dict[str, str]] = {}
+    conf: dict[float, dict[str, float]] = {}
+    for a in warps:
+        hyps[a], conf[a] = {}, {}
+        for i in range(0, len(order), 16):
+            batch = order[i:i + 16]
+            lens = torch.tensor([len(waves[u]) for u in batch])
+            x = torch.zeros(len(batch), int(lens.max()))
+            for j, u in enumerate(batch):
+                x[j, :len(waves[u])] = torch.as_tensor(waves[u])
+            feats, feat_lens = rt.logmel(x, lens)
+            lp, out_lens = rt.model(warp_features(feats, a), feat_lens)
+            for j, (u, text) in enumerate(zip(batch, decode_batch(GreedyDecoder(), rt.tokenizer, lp, out_lens),
+                                              strict=True)):
+                hyps[a][u] = text
+                conf[a][u] = float(lp[j, :out_lens[j]].max(-1).values.mean())
+        by_gender = ""
+        for g in sorted(set(gender.values())):
+            us = [u for u in dd.utt_ids if gender.get(dd.utt2spk[u]) == g]
+            if us:
+                s = score({u: dd.text[u] for u in us}, {u: hyps[a][u] for u in us})
+                by_gender += f"  {g} WER {100 * s.wer.error_rate:6.2f}"
+        print(f"warp      {a:<22g} {wer_cer(dd.text, hyps[a])}{by_gender}", flush=True)
+    pick = {u: max(warps, key=lambda a: conf[a][u]) for u in dd.utt_ids}
+    print(f"warp      {'picked by confidence':<22} {wer_cer(dd.text, {u: hyps[pick[u]][u] for u in dd.utt_ids})}"
+          f"  picks {dict(sorted(Counter(pick.values()).items()))}", flush=True)
+
+
+def blank_study(rt: ModelRuntime, dd, data_dir: str) -> None:
+    cache = [(utts, lp.float().cpu(), lens) for utts, lp, lens in datadir_log_probs(rt, data_dir)]
+    for pen in BLANK_PENALTIES:
+        hyps = {}
+        for utts, lp, lens in cache:
+            lp = lp.clone()
+            lp[..., rt.tokenizer.blank_id] -= pen
+            hyps.update(zip(utts, decode_batch(GreedyDecoder(), rt.tokenizer, lp, lens), strict=True))
+        print(f"blank     penalty {pen:<14g} {wer_cer(dd.text, hyps)}", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("model_dir")
+    ap.add_argument("data_dir")
+    ap.add_argument("--genders", help="manifest.tsv with speaker and gender columns (per-gender WER of each warp)")
+    ap.add_argument("--warps", default="0.85,0.9,0.95,1.0,1.05,1.1,1.15")
+    ap.add_argument("--studies", default="segments,warp,blank")
+    args = ap.parse_args()
+    dd = read_datadir(args.data_dir)
+    gender: dict[str, str] = {}
+    if args.genders:
+        with open(args.genders, encoding="utf-8") as f:
+            # Speaker ids as `asr import folder` writes them ("libri-1034" -> "libri_1034").
+            known = set(dd.utt2spk.values())
+            for row in csv.DictReader(f, delimiter="\t"):
+                spk = row["speaker"] if row["speaker"] in known else row["speaker"].replace("-", "_")
+                gender[spk] = row["gender"]
+    rt = ModelRuntime(args.model_dir, "cpu")
+    studies = args.studies.split(",")
+    if "segments" in studies:
+        segments_study(args.model_dir, dd)
+    if "warp" in studies:
+        warp_study(rt, dd, [float(w) for w in args.warps.split(",")], gender)
+    if "blank" in studies:
+        blank_study(rt, dd, args.data_dir)
+
+
+if __name__ == "__main__":
+    main()
