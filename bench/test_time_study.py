@@ -6,8 +6,8 @@
   decoded piece by piece, at several pause lengths, against the whole utterance. Tells whether
   utterances far longer than the training ones (real read speech ~12 s, the synthetic corpus ~2 s)
   are a problem for the BiLSTM.
-* ``warp``: the log-mel frequency axis stretched by a fixed factor (asr.train.freq_warp's warp, at test
-  time), per factor and per gender (a ``manifest.tsv`` with ``speaker`` and ``gender`` columns, as in
+* ``warp``: the log-mel frequency axis stretched by a fixed factor (asr.train.freq_warp.warp_mel_axis, at
+  test time), per factor and per gender (a ``manifest.tsv`` with ``speaker`` and ``gender`` columns, as in
   ``../shared/realdev``), and each utterance's factor picked by the model's confidence (mean max
   log-prob per output step), a test-time VTLN.
 * ``blank``: a penalty (nats) subtracted from the blank's log-prob before greedy search, trading
@@ -28,6 +28,7 @@ from asr.decode.decode_data import datadir_log_probs, decode_batch
 from asr.decode.decoder import GreedyDecoder
 from asr.evaluate.scoring import score
 from asr.model.runtime import ModelRuntime
+from asr.train.freq_warp import warp_mel_axis
 from asr.transcribe.recognizer import Recognizer
 from asr.transcribe.segmenter import VadConfig
 
@@ -49,16 +50,6 @@ def segments_study(model_dir: str, dd) -> None:
         print(f"segments  {name:<22} {wer_cer(dd.text, hyps)}", flush=True)
 
 
-def warp_features(feats: torch.Tensor, factor: float) -> torch.Tensor:
-    """``(B, T, F)`` log-mels, output bin ``j`` read at input position ``j / factor`` (linear interpolation)."""
-    f = feats.shape[-1]
-    pos = (torch.arange(f, dtype=torch.float32) / factor).clamp(max=f - 1)
-    lo = pos.floor().long()
-    hi = (lo + 1).clamp(max=f - 1)
-    frac = (pos - lo).to(feats.dtype)
-    return feats[..., lo] + frac * (feats[..., hi] - feats[..., lo])
-
-
 @torch.inference_mode()
 def warp_study(rt: ModelRuntime, dd, warps: list[float], gender: dict[str, str]) -> None:
     sr = rt.feature_cfg.sample_rate
@@ -75,7 +66,7 @@ def warp_study(rt: ModelRuntime, dd, warps: list[float], gender: dict[str, str])
             for j, u in enumerate(batch):
                 x[j, :len(waves[u])] = torch.as_tensor(waves[u])
             feats, feat_lens = rt.logmel(x, lens)
-            lp, out_lens = rt.model(warp_features(feats, a), feat_lens)
+            lp, out_lens = rt.model(warp_mel_axis(feats, torch.full((len(batch),), a)), feat_lens)
             for j, (u, text) in enumerate(zip(batch, decode_batch(GreedyDecoder(), rt.tokenizer, lp, out_lens),
                                               strict=True)):
                 hyps[a][u] = text
