@@ -20,6 +20,19 @@ def utterance_mean_norm(feats: torch.Tensor, lengths: torch.Tensor) -> torch.Ten
     return (feats - mean) * mask
 
 
+def cepstral_smoother(num_bins: int, keep: int) -> torch.Tensor:
+    """``(F, F)`` matrix that keeps the first ``keep`` DCT-II coefficients of a frame: ``frames @ M``.
+
+    Orthonormal DCT over the mel axis, low quefrencies kept, inverse DCT: the spectral envelope (formants,
+    tilt) stays and the harmonic ripple of the voice's pitch, which says who speaks, not what, goes.
+    """
+    n = torch.arange(num_bins, dtype=torch.float64)
+    k = n[:keep].unsqueeze(1)  # (K, 1)
+    dct = torch.cos(torch.pi / num_bins * (n + 0.5) * k) * (2.0 / num_bins) ** 0.5  # (K, F)
+    dct[0] /= 2.0**0.5
+    return (dct.T @ dct).float()
+
+
 class CTCModel(nn.Module):
     """Log-mel ``(B, T, F)`` -> CTC log-probabilities ``(B, T', V)`` with ``T' = ceil(T / subsample)``.
 
@@ -33,6 +46,9 @@ class CTCModel(nn.Module):
         self.cfg = cfg
         self.register_buffer("cmvn_mean", torch.zeros(cfg.input_dim))
         self.register_buffer("cmvn_std", torch.ones(cfg.input_dim))
+        # Derived from the config, so not saved: models from before the option load unchanged.
+        self.register_buffer("smoother", cepstral_smoother(cfg.input_dim, cfg.lifter) if cfg.lifter else None,
+                             persistent=False)
         self.encoder = BiLSTMEncoder(cfg)
         self.head = nn.Linear(self.encoder.output_dim, cfg.vocab_size)
 
@@ -50,6 +66,8 @@ class CTCModel(nn.Module):
         feats = feats.masked_fill(pad.unsqueeze(-1), 0.0)
         if self.cfg.utterance_cmn:
             feats = utterance_mean_norm(feats, dev_lengths)
+        if self.smoother is not None:  # padding frames stay zero: the smoother mixes bins, not frames
+            feats = feats @ self.smoother
         enc, out_lengths = self.encoder(feats, lengths)  # packing wants the lengths on the CPU
         return self.head(enc).log_softmax(dim=-1), out_lengths
 

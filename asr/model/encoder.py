@@ -21,6 +21,7 @@ class ModelConfig:
     dropout: float = 0.1  # between LSTM layers
     vocab_size: int = 0  # set from the unit set at training time
     utterance_cmn: bool = False  # also subtract each utterance's own mean (after global CMVN)
+    lifter: int = 0  # keep this many cepstral coefficients of each normalized frame (0: all; see CTCModel)
 
 
 def stack_frames(feats: torch.Tensor, lengths: torch.Tensor, factor: int) -> tuple[torch.Tensor, torch.Tensor]:

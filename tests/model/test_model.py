@@ -1,7 +1,7 @@
 import torch
 
 from asr.features.logmel import FeatureConfig
-from asr.model.ctc_model import CTCModel
+from asr.model.ctc_model import CTCModel, cepstral_smoother
 from asr.model.encoder import ModelConfig, stack_frames
 from asr.model.model_dir import load_model_dir, save_model_dir
 from asr.text.units import CharTokenizer
@@ -75,3 +75,27 @@ def test_cpu_path_by_direction_equals_packed_path_with_gradients():
         torch.testing.assert_close(outs[1], outs[0], atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(grads[1], grads[0], atol=1e-5, rtol=1e-5)
         assert (outs[1][1, 13:] == 0).all() and (outs[1][2, 5:] == 0).all()
+
+
+def test_cepstral_smoother_keeps_the_envelope_and_drops_the_harmonic_ripple():
+    bins = torch.arange(80, dtype=torch.float32)
+    envelope = torch.exp(-((bins - 25) / 12) ** 2) * 3 - bins / 40  # a formant on a tilt
+    ripple = 0.5 * torch.cos(torch.pi * 64 * (bins + 0.5) / 80)  # 32 cycles over the axis: a pitch's harmonics
+    smoother = cepstral_smoother(80, 20)
+    torch.testing.assert_close(envelope @ cepstral_smoother(80, 80), envelope, atol=1e-5, rtol=0)
+    assert (ripple @ smoother).abs().max() < 1e-5 and ((envelope @ smoother) - envelope).abs().max() < 0.02
+    torch.testing.assert_close(smoother @ smoother, smoother, atol=1e-5, rtol=0)  # a projection
+
+
+def test_lifter_model_loads_and_keeps_padding_out(tmp_path):
+    model = _model(subsample=3, lifter=20, utterance_cmn=True)
+    assert "smoother" not in model.state_dict()  # rebuilt from the config: old checkpoints still load
+    save_model_dir(tmp_path / "m", model, FeatureConfig(), CharTokenizer())
+    loaded = load_model_dir(tmp_path / "m")[0]
+    short, long = torch.randn(1, 40, 80), torch.randn(1, 95, 80)
+    alone, _ = loaded(short, torch.tensor([40]))
+    batch = torch.zeros(2, 95, 80)
+    batch[0, :40], batch[1] = short[0], long[0]
+    batched, _ = loaded(batch, torch.tensor([40, 95]))
+    torch.testing.assert_close(batched[0, :14], alone[0], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(alone, model(short, torch.tensor([40]))[0])
