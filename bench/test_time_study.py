@@ -1,6 +1,6 @@
 """Greedy WER/CER of a model on a data dir under three test-time changes that might narrow a domain gap.
 
-    python bench/test_time_study.py MODEL_DIR DATA_DIR [--genders manifest.tsv] [--warps 0.9,1,1.1]
+    python bench/test_time_study.py MODEL_DIR DATA_DIR [--genders manifest.tsv] [--warps 0.9,1,1.1] [--studies tta]
 
 * ``segments``: each utterance cut at pauses by the transcriber's VAD (asr.transcribe.segmenter) and
   decoded piece by piece, at several pause lengths, against the whole utterance. Tells whether
@@ -12,12 +12,18 @@
   log-prob per output step), a test-time VTLN.
 * ``blank``: a penalty (nats) subtracted from the blank's log-prob before greedy search, trading
   deletions for insertions and substitutions.
+* ``tta``: test-time adaptation in the manner of SUTA (Lin et al., 2022): for each utterance alone, a
+  copy of the model takes ``--tta-steps`` Adam steps (``--tta-lr``) on the mean entropy of its own
+  output distributions, then decodes; greedy, and with the model's tuned LM setup (decode.json) at
+  ``--tta-beam``, against the unadapted model. One utterance per speaker makes it speaker adaptation.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
+import time
 from collections import Counter
 
 import torch
@@ -25,7 +31,7 @@ import torch
 from asr.data.audio import load_audio
 from asr.data.datadir import read_datadir
 from asr.decode.decode_data import datadir_log_probs, decode_batch
-from asr.decode.decoder import GreedyDecoder
+from asr.decode.decoder import GreedyDecoder, make_decoder
 from asr.evaluate.scoring import score
 from asr.model.runtime import ModelRuntime
 from asr.train.freq_warp import warp_mel_axis
@@ -94,13 +100,49 @@ def blank_study(rt: ModelRuntime, dd, data_dir: str) -> None:
         print(f"blank     penalty {pen:<14g} {wer_cer(dd.text, hyps)}", flush=True)
 
 
+def tta_study(rt: ModelRuntime, dd, steps: int, lr: float, beam: int) -> None:
+    model = rt.model.float().eval()
+    base = copy.deepcopy(model.state_dict())
+    sr = rt.feature_cfg.sample_rate
+    decoders = {"greedy": GreedyDecoder()}
+    if (rt.model_dir / "decode.json").is_file():
+        decoders[f"LM beam {beam}"] = make_decoder(rt.model_dir, rt.tokenizer, beam=beam)
+    hyps: dict[tuple[str, str], dict[str, str]] = {}
+    start = time.time()
+    for u in dd.utt_ids:
+        wave = torch.as_tensor(load_audio(dd.audio_path(u), sr)).unsqueeze(0)
+        feats, feat_lens = rt.logmel(wave, torch.tensor([wave.shape[1]]))
+        model.load_state_dict(base)
+        for adapted in (False, True):
+            if adapted:
+                opt = torch.optim.Adam(model.parameters(), lr=lr)
+                for _ in range(steps):
+                    lp, _ = model(feats, feat_lens)
+                    entropy = -(lp.exp() * lp).sum(-1).mean()
+                    opt.zero_grad()
+                    entropy.backward()
+                    opt.step()
+            with torch.no_grad():
+                lp, out_lens = model(feats, feat_lens)
+            for name, decoder in decoders.items():
+                hyps.setdefault((name, "adapted" if adapted else "as trained"), {})[u] = decode_batch(
+                    decoder, rt.tokenizer, lp, out_lens)[0]
+    model.load_state_dict(base)
+    for (name, which), h in hyps.items():
+        print(f"tta       {which + ', ' + name:<22} {wer_cer(dd.text, h)}", flush=True)
+    print(f"tta       {steps} steps at lr {lr:g}: {time.time() - start:.0f} s for {len(dd.utt_ids)} utterances")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model_dir")
     ap.add_argument("data_dir")
     ap.add_argument("--genders", help="manifest.tsv with speaker and gender columns (per-gender WER of each warp)")
     ap.add_argument("--warps", default="0.85,0.9,0.95,1.0,1.05,1.1,1.15")
-    ap.add_argument("--studies", default="segments,warp,blank")
+    ap.add_argument("--studies", default="segments,warp,blank", help="any of segments,warp,blank,tta")
+    ap.add_argument("--tta-steps", type=int, default=10)
+    ap.add_argument("--tta-lr", type=float, default=1e-4)
+    ap.add_argument("--tta-beam", type=int, default=50)
     args = ap.parse_args()
     dd = read_datadir(args.data_dir)
     gender: dict[str, str] = {}
@@ -119,6 +161,8 @@ def main() -> None:
         warp_study(rt, dd, [float(w) for w in args.warps.split(",")], gender)
     if "blank" in studies:
         blank_study(rt, dd, args.data_dir)
+    if "tta" in studies:
+        tta_study(rt, dd, args.tta_steps, args.tta_lr, args.tta_beam)
 
 
 if __name__ == "__main__":
