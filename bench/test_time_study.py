@@ -67,11 +67,7 @@ def warp_study(rt: ModelRuntime, dd, warps: list[float], gender: dict[str, str])
         hyps[a], conf[a] = {}, {}
         for i in range(0, len(order), 16):
             batch = order[i:i + 16]
-            lens = torch.tensor([len(waves[u]) for u in batch])
-            x = torch.zeros(len(batch), int(lens.max()))
-            for j, u in enumerate(batch):
-                x[j, :len(waves[u])] = torch.as_tensor(waves[u])
-            feats, feat_lens = rt.logmel(x, lens)
+            feats, feat_lens = rt.features([waves[u] for u in batch])
             lp, out_lens = rt.model(warp_mel_axis(feats, torch.full((len(batch),), a)), feat_lens)
             for j, (u, text) in enumerate(zip(batch, decode_batch(GreedyDecoder(), rt.tokenizer, lp, out_lens),
                                               strict=True)):
@@ -110,8 +106,7 @@ def tta_study(rt: ModelRuntime, dd, steps: int, lr: float, beam: int) -> None:
     hyps: dict[tuple[str, str], dict[str, str]] = {}
     start = time.time()
     for u in dd.utt_ids:
-        wave = torch.as_tensor(load_audio(dd.audio_path(u), sr)).unsqueeze(0)
-        feats, feat_lens = rt.logmel(wave, torch.tensor([wave.shape[1]]))
+        feats, feat_lens = rt.features([load_audio(dd.audio_path(u), sr)])
         model.load_state_dict(base)
         for adapted in (False, True):
             if adapted:

@@ -84,11 +84,10 @@ class ModelRuntime:
         """The shortest waveform that yields one whole output step (shorter ones need padding)."""
         return self.feature_cfg.frame_samples + (self.subsample - 1) * self.feature_cfg.hop_length
 
-    @torch.inference_mode()
-    def log_probs(self, waves: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Waveforms (each ``(N,)`` at the model rate) -> CTC log-probs ``(B, T', V)`` and lengths ``(B,)``.
-
-        The log-probs are on :attr:`device`; an utterance shorter than one feature frame is an AudioError.
+    @torch.no_grad()  # not inference_mode: studies adapt the model on these features (bench/test_time_study.py)
+    def features(self, waves: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Waveforms (each ``(N,)`` at the model rate) -> the model's input: log-mel ``(B, T, F)`` on
+        :attr:`device` and lengths ``(B,)``. An utterance shorter than one feature frame is an AudioError.
         """
         lens = torch.tensor([len(w) for w in waves], dtype=torch.long)
         batch = torch.zeros(len(waves), int(lens.max()))
@@ -97,4 +96,11 @@ class ModelRuntime:
         feats, feat_lens = self.logmel(batch.to(self.device), lens)
         if int(feat_lens.min()) == 0:
             raise AudioError(f"audio shorter than one {self.feature_cfg.frame_samples}-sample frame")
+        return feats, feat_lens
+
+    @torch.inference_mode()
+    def log_probs(self, waves: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Waveforms (each ``(N,)`` at the model rate) -> CTC log-probs ``(B, T', V)`` on :attr:`device`
+        and lengths ``(B,)`` (:meth:`features`, then the network)."""
+        feats, feat_lens = self.features(waves)
         return self.model(feats, feat_lens.to(feats.device))

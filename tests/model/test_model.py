@@ -12,6 +12,15 @@ def _model(**kw):
     return CTCModel(ModelConfig(hidden_size=32, num_layers=2, vocab_size=29, dropout=0.0, **kw)).eval()
 
 
+def _alone_and_beside_a_longer_one(model):
+    """``model``'s outputs for a random 40-frame utterance alone and batched with a 95-frame one:
+    ``((out, lengths), (out, lengths))``. 40: its last stacked frame is mostly padding."""
+    short, long = torch.randn(1, 40, 80), torch.randn(1, 95, 80)
+    batch = torch.zeros(2, 95, 80)
+    batch[0, :40], batch[1] = short[0], long[0]
+    return model(short, torch.tensor([40])), model(batch, torch.tensor([40, 95]))
+
+
 def test_stack_frames_shapes():
     x = torch.arange(2 * 7 * 2, dtype=torch.float32).reshape(2, 7, 2)
     y, lens = stack_frames(x, torch.tensor([7, 4]), 3)
@@ -21,11 +30,7 @@ def test_stack_frames_shapes():
 
 def test_padding_does_not_leak_into_backward_direction():
     model = _model(subsample=3)
-    short, long = torch.randn(1, 40, 80), torch.randn(1, 95, 80)
-    alone, alone_len = model(short, torch.tensor([40]))
-    batch = torch.zeros(2, 95, 80)
-    batch[0, :40], batch[1] = short[0], long[0]
-    batched, lens = model(batch, torch.tensor([40, 95]))
+    (alone, alone_len), (batched, lens) = _alone_and_beside_a_longer_one(model)
     assert lens.tolist() == [14, 32] and alone_len.tolist() == [14]
     torch.testing.assert_close(batched[0, :14], alone[0], atol=1e-5, rtol=1e-5)
 
@@ -51,11 +56,7 @@ def test_model_dir_roundtrip_without_pickle(tmp_path):
 def test_output_does_not_depend_on_batch_mates_with_real_cmvn():
     model = _model(subsample=3)
     model.set_cmvn(torch.full((80,), -4.0), torch.full((80,), 2.0))  # raw zero padding != normalized zero
-    short, long = torch.randn(1, 40, 80), torch.randn(1, 95, 80)  # 40: last stacked frame is mostly padding
-    alone, _ = model(short, torch.tensor([40]))
-    batch = torch.zeros(2, 95, 80)
-    batch[0, :40], batch[1] = short[0], long[0]
-    batched, _ = model(batch, torch.tensor([40, 95]))
+    (alone, _), (batched, _) = _alone_and_beside_a_longer_one(model)
     torch.testing.assert_close(batched[0, :14], alone[0], atol=1e-5, rtol=1e-5)
 
 
@@ -92,10 +93,7 @@ def test_lifter_model_loads_and_keeps_padding_out(tmp_path):
     assert "smoother" not in model.state_dict()  # rebuilt from the config: old checkpoints still load
     save_model_dir(tmp_path / "m", model, FeatureConfig(), CharTokenizer())
     loaded = load_model_dir(tmp_path / "m")[0]
-    short, long = torch.randn(1, 40, 80), torch.randn(1, 95, 80)
-    alone, _ = loaded(short, torch.tensor([40]))
-    batch = torch.zeros(2, 95, 80)
-    batch[0, :40], batch[1] = short[0], long[0]
-    batched, _ = loaded(batch, torch.tensor([40, 95]))
+    x = torch.randn(1, 40, 80)
+    torch.testing.assert_close(loaded(x, torch.tensor([40]))[0], model(x, torch.tensor([40]))[0])
+    (alone, _), (batched, _) = _alone_and_beside_a_longer_one(loaded)
     torch.testing.assert_close(batched[0, :14], alone[0], atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(alone, model(short, torch.tensor([40]))[0])
