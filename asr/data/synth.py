@@ -6,14 +6,15 @@ Design
   :func:`asr.text.normalize.normalize_text`, filtered by length, then split *by sentence* into
   disjoint test / dev / train pools with a seeded shuffle. The normalized text is what is spoken,
   so audio and transcript always match.
-* **Engines and voices.** Every installed engine among eSpeak (pip), Piper (pip extra), Flite,
-  Festival, RHVoice, MBROLA and SVOX Pico (Debian) is used; the log and the corpus card say which.
+* **Engines and voices.** Every installed engine among eSpeak (pip), Piper and hibari (pip extras),
+  Flite, Festival, RHVoice, MBROLA and SVOX Pico (Debian) is used; the log and the corpus card say which.
   Which voices are held out for dev and test, and each engine's share of the utterances, come from
   a data file (``asr/data/voices.yaml``, :mod:`asr.data.voices`). eSpeak voices are ``<accent>+<variant>``
   and are split by variant: a held-out variant is never used in train under any accent, so dev
   and test measure generalisation to unseen voices (accents are shared). Piper has a single
-  voice, which cannot be split, so it is used for train only; so are RHVoice, MBROLA and Pico, whose
-  voices the shipped inventory does not hold out. ``heldout_engines`` leaves whole
+  voice, which cannot be split, so it is used for train only; so are RHVoice, MBROLA, Pico and hibari
+  (one neural voice made into 200 speakers by voice conversion), whose voices the shipped inventory
+  does not hold out. ``heldout_engines`` leaves whole
   engines out of train/dev/test and gives each a ``test_<engine>`` set spoken by all its voices
   (the same sentences as ``test``): generalisation to an engine never heard.
 * **Determinism.** Everything about utterance *i* of a split -- sentence, engine, voice,
@@ -80,6 +81,7 @@ _FESTIVAL_EST = (0.20, 0.060)
 _RHVOICE_EST = (0.49, 0.0498)  # s, s per character at rate 100 (80 utterances: 4 voices)
 _MBROLA_EST = (0.15, 0.0430)  # s, s per character at 175 wpm (80 utterances: 4 voices)
 _PICO_EST = (0.32, 0.0533)  # s, s per character at speed 100 (40 utterances: 2 voices)
+_HIBARI_EST = (0.31, 0.0494)  # s, s per character at the voice's rate x speed (60 voices; 1% on 60 others)
 # Engines whose voices plan_job drew before RHVoice, MBROLA and Pico existed: the new engines' draws
 # come after all of these, so a corpus without the new engines is the same as before they were added.
 _FIRST_OTHER_ENGINES = ("festival", "flite", "piper")
@@ -158,6 +160,8 @@ class SynthConfig:
         (35, 75), "range of MBROLA's intonation range parameter (0-100; 50 is the voice's own, 0 monotone)")
     pico_speed: tuple[int, int] = _range((85, 120), "SVOX Pico speed range, percent of normal (>100 is faster)")
     pico_pitch: tuple[int, int] = _range((85, 115), "SVOX Pico pitch range, percent of normal")
+    hibari_speed: tuple[float, float] = _range((0.9, 1.1), "hibari speaking-rate range, times the voice's own "
+                                                           "rate (>1 is faster)")
     trim_db: float = option(40.0, help="silence trimmed at each end: frames this many dB below the loudest frame")
     trim_pad: float = option(0.1, help="seconds of silence kept at each end after trimming")
 
@@ -274,6 +278,7 @@ def plan_job(cfg: SynthConfig, split: str, index: int, pool: list[str], language
     for e in ENGINE_NAMES:  # engines added later, in a fixed order, after every other draw
         if e != "espeak" and e not in _FIRST_OTHER_ENGINES and voices.voices.get(e):
             other_voice[e] = rng.choice(voices.voices[e])
+    other_params["hibari"] = {"speed": _uniform(rng, cfg.hibari_speed)}  # after the voices: they stay as they were
     text = pool[index % len(pool)]
     engine = voices.engine_for(u_engine)
     if engine == "espeak":
@@ -308,6 +313,11 @@ def estimate_duration(job: Job) -> float:
     if job.engine == "pico":
         a, b = _PICO_EST
         return a + b * n_chars * 100.0 / job.params["speed"]
+    if job.engine == "hibari":
+        from asr.data.tts.hibari import voice_shape
+
+        a, b = _HIBARI_EST
+        return a + b * n_chars / (voice_shape(job.voice).rate * job.params["speed"])
     a, b = _ESPEAK_EST
     n_gaps = max(0, len(job.text.split()) - 1)
     return a + b * n_chars * 175.0 / job.params["rate"] + 0.01 * job.params["word_gap"] * n_gaps
@@ -533,7 +543,7 @@ def build_synth_corpus(cfg: SynthConfig, progress: bool = True) -> dict[str, Any
                        "but is not available")
     log.info("TTS engines: using %s%s", ", ".join(engines),
              f"; not available: {', '.join(missing)} (Debian engines: {_DEBIAN_INSTALL}; "
-             f"Piper: pip install 'asr[piper]')"
+             f"Piper, hibari: pip install 'asr[piper,hibari]')"
              if missing else "")
     bad_heldout = sorted(set(cfg.heldout_engines) - set(engines))
     if bad_heldout:
@@ -579,7 +589,8 @@ def build_synth_corpus(cfg: SynthConfig, progress: bool = True) -> dict[str, Any
                                             "espeak_word_gap", "piper_length_scale", "piper_noise_scale",
                                             "piper_noise_w", "flite_duration_stretch", "festival_duration_stretch",
                                             "rhvoice_rate", "rhvoice_pitch", "mbrola_rate", "mbrola_pitch",
-                                            "mbrola_pitch_range", "pico_speed", "pico_pitch", "trim_db", "trim_pad")},
+                                            "mbrola_pitch_range", "pico_speed", "pico_pitch", "hibari_speed", "trim_db",
+                                            "trim_pad")},
         "splits": {},
         "failures": [],
     }

@@ -35,7 +35,8 @@ def engine_or_skip(name):
 
 
 def test_registry_order_and_inventory():
-    assert ENGINE_NAMES == ("espeak", "piper", "flite", "festival", "rhvoice", "mbrola", "pico", "mbrola_accent")
+    assert ENGINE_NAMES == ("espeak", "piper", "flite", "festival", "rhvoice", "mbrola", "pico", "mbrola_accent",
+                            "hibari")
     inventory = load_inventory()
     for name in NEW_ENGINES:
         weight = 0.0 if name == "mbrola_accent" else 0.25  # opt-in: the default corpus stays as it was

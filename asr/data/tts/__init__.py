@@ -1,9 +1,9 @@
 """Text-to-speech engines used to build the synthetic corpus.
 
 ``get_engine(name)`` returns an engine instance for ``espeak`` (espeakng-loader, pip), ``piper``
-(pip extra), ``flite``, ``festival``, ``rhvoice``, ``mbrola``, ``pico`` or ``mbrola_accent`` (Debian programs; the last
-four from Debian's contrib/non-free components); engines import their heavy dependencies lazily,
-so importing this package is cheap.
+and ``hibari`` (pip extras), ``flite``, ``festival``, ``rhvoice``, ``mbrola``, ``pico`` or
+``mbrola_accent`` (Debian programs; the last four from Debian's contrib/non-free components);
+engines import their heavy dependencies lazily, so importing this package is cheap.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ _ENGINE_CLASSES = {
     "mbrola": ("asr.data.tts.mbrola", "MbrolaEngine"),
     "pico": ("asr.data.tts.pico", "PicoEngine"),
     "mbrola_accent": ("asr.data.tts.mbrola", "MbrolaAccentEngine"),
+    "hibari": ("asr.data.tts.hibari", "HibariEngine"),
 }
 ENGINE_NAMES = tuple(_ENGINE_CLASSES)
 
