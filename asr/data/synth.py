@@ -162,10 +162,16 @@ class SynthConfig:
     pico_pitch: tuple[int, int] = _range((85, 115), "SVOX Pico pitch range, percent of normal")
     hibari_speed: tuple[float, float] = _range((0.9, 1.1), "hibari speaking-rate range, times the voice's own "
                                                            "rate (>1 is faster)")
+    hibari_voices: int = option(200, help="hibari's converted speakers (heart-000 ...) used besides heart itself; "
+                                          "0: heart alone")
     trim_db: float = option(40.0, help="silence trimmed at each end: frames this many dB below the loudest frame")
     trim_pad: float = option(0.1, help="seconds of silence kept at each end after trimming")
 
     def __post_init__(self) -> None:
+        from asr.data.tts.hibari import N_DERIVED_VOICES
+
+        if not 0 <= self.hibari_voices <= N_DERIVED_VOICES:
+            raise ValueError(f"--hibari-voices: {self.hibari_voices} is not in 0..{N_DERIVED_VOICES}")
         for f in fields(self):
             if f.metadata.get("metavar") == "LO,HI":
                 lo, hi = getattr(self, f.name)
@@ -564,6 +570,10 @@ def build_synth_corpus(cfg: SynthConfig, progress: bool = True) -> dict[str, Any
 
     languages = EspeakEngine.languages()
     offered = {e: (EspeakEngine.variants() if e == "espeak" else get_engine(e).voices()) for e in engines}
+    if "hibari" in offered:
+        from asr.data.tts.hibari import voice_names
+
+        offered["hibari"] = voice_names(cfg.hibari_voices)
     inventory_path = cfg.voices or DEFAULT_INVENTORY
     plan = plan_voices(load_inventory(inventory_path), offered, cfg.heldout_engines, inventory_path)
     pools = make_pools(load_prompt_sources(prompts_paths), cfg)
@@ -589,8 +599,8 @@ def build_synth_corpus(cfg: SynthConfig, progress: bool = True) -> dict[str, Any
                                             "espeak_word_gap", "piper_length_scale", "piper_noise_scale",
                                             "piper_noise_w", "flite_duration_stretch", "festival_duration_stretch",
                                             "rhvoice_rate", "rhvoice_pitch", "mbrola_rate", "mbrola_pitch",
-                                            "mbrola_pitch_range", "pico_speed", "pico_pitch", "hibari_speed", "trim_db",
-                                            "trim_pad")},
+                                            "mbrola_pitch_range", "pico_speed", "pico_pitch", "hibari_speed",
+                                            "hibari_voices", "trim_db", "trim_pad")},
         "splits": {},
         "failures": [],
     }

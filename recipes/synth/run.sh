@@ -26,6 +26,7 @@ seed=0
 # Festival (~16 h of audio per hour on 2 cores) would take most of the 30 minutes: `--engines ...,festival` adds it.
 engines=espeak,flite,rhvoice,mbrola,pico,piper,hibari
 voices=recipes/synth/conf/voices_real.yaml
+synth_args=""        # extra asr synth-corpus flags, e.g. "--hibari-voices 0 --hibari-speed 0.85,1.15"
 train_hours=13       # hours of synthetic training speech (15 h took 31-32 min on 2 cores: README)
 dev_utts=200
 test_utts=300
@@ -60,7 +61,7 @@ fi
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   log "Stage 0: synthesize the corpus ($train_hours h train, $dev_utts dev, $test_utts test utterances)"
   timed asr synth-corpus --out-dir "$data" --train-hours "$train_hours" --dev-utts "$dev_utts" \
-    --test-utts "$test_utts" --nj "$nj" --seed "$seed" --engines "$engines" --voices "$voices"
+    --test-utts "$test_utts" --nj "$nj" --seed "$seed" --engines "$engines" --voices "$voices" $synth_args
   if [ "$augment_config" != none ]; then
     log "Stage 0: augment the training set ($augment_config): one copy replaces each utterance -> $data/train_aug"
     timed asr augment "$data/train" "$data/train_aug" --config "$augment_config" --nj "$nj" --seed "$seed" \

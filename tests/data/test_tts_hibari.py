@@ -105,3 +105,26 @@ def test_planned_jobs_and_duration_estimate(tmp_path):
     slow = min(ours, key=lambda j: voice_shape(j.voice).rate * j.params["speed"])
     fast = max(ours, key=lambda j: voice_shape(j.voice).rate * j.params["speed"])
     assert synth.estimate_duration(slow) > synth.estimate_duration(fast) > 0.5
+
+
+def test_corpus_with_heart_alone_or_its_converted_speakers(hibari, tmp_path):
+    from asr.data.datadir import read_datadir
+    from asr.data.synth import build_synth_corpus
+    from asr.data.voices import DEFAULT_INVENTORY, load_inventory
+
+    inventory = tmp_path / "voices.yaml"  # hibari for most utterances, so a tiny corpus has several
+    inventory.write_text(DEFAULT_INVENTORY.read_text(encoding="utf-8").replace(
+        "hibari:\n  weight: 0.25", "hibari:\n  weight: 20"), encoding="utf-8")
+    assert load_inventory(inventory)["hibari"].weight == 20
+    speakers = {}
+    for n in (0, 200):
+        out = tmp_path / f"corpus{n}"
+        cfg = SynthConfig(out_dir=str(out), train_hours=0.01, dev_utts=2, test_utts=2, seed=7, nj=1,
+                          engines=["espeak", "hibari"], voices=str(inventory), hibari_voices=n)
+        card = build_synth_corpus(cfg, progress=False)
+        assert card["failures"] == [] and len(card["voices"]["train"]["hibari"]) == n + 1
+        speakers[n] = {s for s in read_datadir(out / "train").utt2spk.values() if s.startswith("hibari_")}
+    assert speakers[0] == {"hibari_heart"}
+    assert len(speakers[200]) > 3
+    with pytest.raises(ValueError, match="hibari-voices"):
+        SynthConfig(hibari_voices=201)
