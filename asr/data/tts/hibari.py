@@ -132,11 +132,11 @@ class HibariEngine(TTSEngine):
         spoken = text if text.rstrip()[-1:] in ".?!" else text.rstrip() + "."
         with self._lock:
             tts = self._load()
+            rate = np.asarray([shape.rate * float(speed)], np.float32)
             try:
                 parts = []
                 for phonemes in tts.phonemize(spoken):
                     ids = np.asarray([tts.ids(phonemes)], np.int64)
-                    rate = np.asarray([shape.rate * float(speed)], np.float32)
                     lh, th, ln, lr, phi, f0 = (o[0] for o in tts.sess.run(None, {"ids": ids, "speed": rate}))
                     lh, th, ln, lr, phi = (warp_frequency(a, shape.formant_warp) for a in (lh, th, ln, lr, phi))
                     parts.append(dsp.synth(lh, th, ln + np.float32(shape.breath), lr, phi,
