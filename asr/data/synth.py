@@ -122,6 +122,11 @@ class SynthConfig:
     prompts: str | None = option(  # None: default_prompts_path()
         None, help="prompt files (one sentence per line), comma separated; deduplicated across files "
                    "(default: the shipped WordNet examples, plus the fortune sentences for --size full)")
+    engine_prompts: str = option(
+        "", metavar="ENGINE=FILE,...",
+        help="training sentences of these engines from FILE instead of --prompts, e.g. hibari=books.txt "
+             "(the recipe's book sentences, read in its most natural voice); dev and test keep --prompts'")
+    engine_prompt_words: tuple[int, int] = _range((10, 30), "sentence length range of --engine-prompts, in words")
     train_hours: float = option(3.0, help="hours of training audio (estimated)")
     dev_utts: int = option(200, help="dev utterances")
     test_utts: int = option(300, help="test utterances")
@@ -172,6 +177,9 @@ class SynthConfig:
 
         if not 0 <= self.hibari_voices <= N_DERIVED_VOICES:
             raise ValueError(f"--hibari-voices: {self.hibari_voices} is not in 0..{N_DERIVED_VOICES}")
+        unknown = sorted(set(self.engine_prompt_paths()) - set(ALL_ENGINES))
+        if unknown:
+            raise ValueError(f"--engine-prompts: unknown engine(s) {unknown}; known: {', '.join(ALL_ENGINES)}")
         for f in fields(self):
             if f.metadata.get("metavar") == "LO,HI":
                 lo, hi = getattr(self, f.name)
@@ -181,11 +189,23 @@ class SynthConfig:
     def prompts_paths(self) -> list[Path]:
         return [Path(x) for x in self.prompts.split(",") if x] if self.prompts else [default_prompts_path()]
 
+    def engine_prompt_paths(self) -> dict[str, Path]:
+        """``--engine-prompts hibari=a.txt,piper=b.txt`` -> ``{"hibari": Path("a.txt"), "piper": Path("b.txt")}``."""
+        out: dict[str, Path] = {}
+        for item in filter(None, (x.strip() for x in self.engine_prompts.split(","))):
+            engine, sep, path = item.partition("=")
+            if not sep or not engine or not path:
+                raise ValueError(f"--engine-prompts: {item!r} is not ENGINE=FILE")
+            if engine in out:
+                raise ValueError(f"--engine-prompts: {engine} given twice")
+            out[engine] = Path(path)
+        return out
+
 
 # Fields that may change between a run and its resumption; any other change makes existing
 # wavs stale, so resuming refuses. The prompt files are compared by content (prompts_sha1), not by
 # path: the shipped files have another path in a source checkout, a wheel install or an older layout.
-_RESUMABLE_FIELDS = {"out_dir", "nj", "train_hours", "prompts"}
+_RESUMABLE_FIELDS = {"out_dir", "nj", "train_hours", "prompts", "engine_prompts"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -236,6 +256,23 @@ def make_pools(sentences: list[str], cfg: SynthConfig) -> dict[str, list[str]]:
     return {"test": texts[:n_test], "dev": texts[n_test:n_test + n_dev], "train": texts[n_test + n_dev:]}
 
 
+def make_engine_pool(sentences: list[str], cfg: SynthConfig, engine: str, held_out: set[str]) -> list[str]:
+    """An engine's own training sentences (``--engine-prompts``): normalized, ``engine_prompt_words`` long,
+    deduplicated, none of them a dev or test sentence (``held_out``), shuffled by the seed."""
+    lo, hi = cfg.engine_prompt_words
+    seen: set[str] = set()
+    texts = []
+    for s in sentences:
+        t = normalize_text(s)
+        if max(1, lo) <= len(t.split()) <= hi and t not in seen and t not in held_out:
+            seen.add(t)
+            texts.append(t)
+    if not texts:
+        raise ValueError(f"--engine-prompts: no sentence of {lo}-{hi} words for {engine}")
+    random.Random(f"{cfg.seed}:pool:{engine}").shuffle(texts)
+    return texts
+
+
 def _uniform_int(rng: random.Random, lo_hi) -> int:
     lo, hi = lo_hi
     return rng.randint(int(lo), int(hi))
@@ -247,13 +284,14 @@ def _uniform(rng: random.Random, lo_hi) -> float:
 
 
 def plan_job(cfg: SynthConfig, split: str, index: int, pool: list[str], languages: list[str],
-             voices: SplitVoices, wav_root: Path) -> Job:
+             voices: SplitVoices, wav_root: Path, engine_pools: dict[str, list[str]] | None = None) -> Job:
     """Everything about utterance ``index`` of ``split``, from a RNG seeded by (seed, split, index).
 
     The draws happen in a fixed order whatever the engines, so an eSpeak utterance is the same
     whichever other engines are installed (and the same as before Flite and Festival were added).
     The draws for RHVoice, MBROLA and Pico come after all the others, so a corpus made without
-    them is the same as before they were added.
+    them is the same as before they were added. ``engine_pools``: engines that read their own sentences
+    (``--engine-prompts``); the draws are the same, only their text comes from that pool.
     """
     rng = random.Random(f"{cfg.seed}:{split}:{index}")
     u_engine = rng.random()
@@ -285,8 +323,9 @@ def plan_job(cfg: SynthConfig, split: str, index: int, pool: list[str], language
         if e != "espeak" and e not in _FIRST_OTHER_ENGINES and voices.voices.get(e):
             other_voice[e] = rng.choice(voices.voices[e])
     other_params["hibari"] = {"speed": _uniform(rng, cfg.hibari_speed)}  # after the voices: they stay as they were
-    text = pool[index % len(pool)]
     engine = voices.engine_for(u_engine)
+    own = (engine_pools or {}).get(engine)
+    text = own[index % len(own)] if own else pool[index % len(pool)]
     if engine == "espeak":
         params = espeak_params
         voice = lang if variant == DEFAULT_VARIANT else f"{lang}+{variant}"
@@ -330,7 +369,9 @@ def estimate_duration(job: Job) -> float:
 
 
 def plan_split(cfg: SynthConfig, split: str, pool: list[str], languages: list[str], voices: SplitVoices,
-               wav_root: Path) -> list[Job]:
+               wav_root: Path, engine_pools: dict[str, list[str]] | None = None) -> list[Job]:
+    """Jobs of a split: dev and test a fixed count, train until the estimated hours reach ``train_hours``.
+    ``engine_pools`` (train only): the engines' own sentences (:func:`make_engine_pool`)."""
     if split != "train":
         n = cfg.dev_utts if split == "dev" else cfg.test_utts
         return [plan_job(cfg, split, i, pool, languages, voices, wav_root) for i in range(n)]
@@ -338,7 +379,7 @@ def plan_split(cfg: SynthConfig, split: str, pool: list[str], languages: list[st
     jobs: list[Job] = []
     total = 0.0
     while total < target:
-        job = plan_job(cfg, split, len(jobs), pool, languages, voices, wav_root)
+        job = plan_job(cfg, split, len(jobs), pool, languages, voices, wav_root, engine_pools)
         jobs.append(job)
         total += estimate_duration(job)
     return jobs
@@ -560,6 +601,11 @@ def build_synth_corpus(cfg: SynthConfig, progress: bool = True) -> dict[str, Any
     resolved = _config_dict(cfg)
     resolved["prompts"] = ",".join(str(x) for x in prompts_paths)
     resolved["prompts_sha1"] = ",".join(_file_sha1(x) for x in prompts_paths)
+    engine_prompt_paths = cfg.engine_prompt_paths()
+    for e, path in engine_prompt_paths.items():
+        if not path.is_file():
+            raise FileNotFoundError(f"--engine-prompts: {e}'s prompt file {path} does not exist")
+    resolved["engine_prompts_sha1"] = ",".join(f"{e}={_file_sha1(p)}" for e, p in engine_prompt_paths.items())
     resolved["engines_used"] = engines
     out.mkdir(parents=True, exist_ok=True)
     _check_resume(out, resolved)
@@ -579,7 +625,11 @@ def build_synth_corpus(cfg: SynthConfig, progress: bool = True) -> dict[str, Any
     pools = make_pools(load_prompt_sources(prompts_paths), cfg)
     for held in cfg.heldout_engines:  # the same sentences as test, other voices
         pools[f"test_{held}"] = pools["test"]
-    log.info("sentences: %s", ", ".join(f"{s} {len(pools[s])}" for s in SPLITS))
+    held_out = {t for split in SPLITS if split != "train" for t in pools[split]}
+    engine_pools = {e: make_engine_pool(load_prompt_sources([p]), cfg, e, held_out)
+                    for e, p in engine_prompt_paths.items() if e in engines}
+    log.info("sentences: %s%s", ", ".join(f"{s} {len(pools[s])}" for s in SPLITS),
+             "".join(f"; {e}'s own (train) {len(p)}" for e, p in engine_pools.items()))
     for split, sv in plan.items():
         log.info("%s voices: %s", split, "; ".join(f"{e} ({sv.shares[e]:.0%}): {len(v)}" for e, v in sv.voices.items()))
 
@@ -589,6 +639,8 @@ def build_synth_corpus(cfg: SynthConfig, progress: bool = True) -> dict[str, Any
         "sample_rate": OUTPUT_SAMPLE_RATE,
         "prompts": resolved["prompts"],
         "prompts_sha1": resolved["prompts_sha1"],
+        "engine_prompts": {e: {"file": str(engine_prompt_paths[e]), "sentences": len(p)}
+                           for e, p in engine_pools.items()},
         "engines_requested": list(cfg.engines),
         "engines_used": engines,
         "heldout_engines": list(cfg.heldout_engines),
@@ -605,7 +657,8 @@ def build_synth_corpus(cfg: SynthConfig, progress: bool = True) -> dict[str, Any
         "failures": [],
     }
     for split in plan:
-        jobs = plan_split(cfg, split, pools[split], languages, plan[split], out / "wav")
+        jobs = plan_split(cfg, split, pools[split], languages, plan[split], out / "wav",
+                          engine_pools if split == "train" else None)
         removed = _remove_stale(out / "wav" / split, {j.utt for j in jobs})
         if removed:
             log.info("%s: removed %d stale files from an earlier run", split, removed)

@@ -6,7 +6,7 @@
 #   bash recipes/synth/run.sh --train-hours 1 --train-args "epochs=3"
 #   bash recipes/synth/run.sh --stage 6 --stop-stage 8    # LM, tune on the real dev set, decode the test sets
 #
-# Stages: 0 corpus, its augmented copy, the real-speech dev set; 1 validate, 2 features, 3 train,
+# Stages: 0 the real-speech dev set, book sentences, the corpus, its augmented copy; 1 validate, 2 features, 3 train,
 #         4 greedy decode of the test sets, 5 score them (+ reports), 6 n-gram LM, 7 tune LM weight/word score,
 #         8 LM beam search on the test sets + score, 9 transcribe.
 # Test sets: the synthetic test set (held-out voices) and, when --realdev names a folder of real human
@@ -29,6 +29,11 @@ voices=recipes/synth/conf/voices_real.yaml
 # Extra asr synth-corpus flags. hibari's own voice alone, at rates 0.85-1.15: real dev 64.7% with the LM
 # against 66.4% with its 200 converted speakers (README: Real speech, d10 and d9).
 synth_args="--hibari-voices 0 --hibari-speed 0.85,1.15"
+# Engines that read sentences of books (asr lm-text's sources, 10-30 words, the real dev set's left out) instead
+# of the short WordNet examples: hibari reading them, real dev 60.7% with the LM against 64.7% (README: Real
+# speech, the long-sentence study). book_sources="": every engine reads the WordNet examples.
+book_sources=austen,gcide-quotes
+book_engines=hibari
 train_hours=13       # hours of synthetic training speech (15 h took 31-32 min on 2 cores: README)
 dev_utts=200
 test_utts=300
@@ -61,14 +66,7 @@ else
 fi
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
-  log "Stage 0: synthesize the corpus ($train_hours h train, $dev_utts dev, $test_utts test utterances)"
-  timed asr synth-corpus --out-dir "$data" --train-hours "$train_hours" --dev-utts "$dev_utts" \
-    --test-utts "$test_utts" --nj "$nj" --seed "$seed" --engines "$engines" --voices "$voices" $synth_args
-  if [ "$augment_config" != none ]; then
-    log "Stage 0: augment the training set ($augment_config): one copy replaces each utterance -> $data/train_aug"
-    timed asr augment "$data/train" "$data/train_aug" --config "$augment_config" --nj "$nj" --seed "$seed" \
-      --audio-dir "$data/wav/train_aug"
-  fi
+  mkdir -p "$data"
   if [[ " ${test_sets[*]} " == *" realdev "* ]]; then
     log "Stage 0: the real dev set $realdev -> $data/realdev (evaluation only)"
     if [ -f "$realdev/wav.scp" ]; then   # a data dir, e.g. from asr import librispeech
@@ -77,6 +75,30 @@ if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
       asr import folder "$realdev" "$data/realdev" --transcripts "$realdev/manifest.tsv" \
         --speaker-from column --speaker-column speaker
     fi
+  fi
+  engine_prompts=()
+  if [ -n "$book_sources" ] && [ -n "$book_engines" ]; then
+    log "Stage 0: book sentences ($book_sources) for $book_engines to read -> $data/book_prompts.txt"
+    # The real dev set's sentences are left out: it is never trained on, its text included.
+    exclude=()
+    [[ " ${test_sets[*]} " == *" realdev "* ]] && exclude=(--exclude "$data/realdev")
+    if timed asr lm-text "$data/book_prompts.txt" --sources "$book_sources" "${exclude[@]}"; then
+      pairs=""
+      for e in ${book_engines//,/ }; do pairs+="${pairs:+,}$e=$data/book_prompts.txt"; done
+      engine_prompts=(--engine-prompts "$pairs")
+    else
+      log "the book text sources are not installed (bash recipes/synth/install_deps.sh): every engine reads the prompts"
+    fi
+  fi
+  log "Stage 0: synthesize the corpus ($train_hours h train, $dev_utts dev, $test_utts test utterances)"
+  # shellcheck disable=SC2086
+  timed asr synth-corpus --out-dir "$data" --train-hours "$train_hours" --dev-utts "$dev_utts" \
+    --test-utts "$test_utts" --nj "$nj" --seed "$seed" --engines "$engines" --voices "$voices" \
+    "${engine_prompts[@]}" $synth_args
+  if [ "$augment_config" != none ]; then
+    log "Stage 0: augment the training set ($augment_config): one copy replaces each utterance -> $data/train_aug"
+    timed asr augment "$data/train" "$data/train_aug" --config "$augment_config" --nj "$nj" --seed "$seed" \
+      --audio-dir "$data/wav/train_aug"
   fi
 fi
 
