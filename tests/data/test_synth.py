@@ -232,3 +232,70 @@ def test_multi_engine_corpus_with_a_heldout_engine(tmp_path):
     assert read_datadir(out / "test_flite").text.keys() != read_datadir(out / "test").text.keys()
     assert set(read_datadir(out / "test_flite").text.values()) == set(read_datadir(out / "test").text.values())
     assert card["engines_used"] == ["espeak", "flite", "festival"]
+
+
+BOOK_SENTENCES = [  # 10-30 words once normalized, as the recipe's book prompts are
+    "It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want "
+    "of a wife.",
+    "The evening was fine and warm, and the whole party walked slowly along the river towards the old mill.",
+    "She had never seen so many people in one small room, and every one of them seemed to be talking at once.",
+    "He went on for some time without speaking, until at last the road turned and the house came into view.",
+    "Short one.",  # too short for the default 10-30 words
+]
+
+
+def test_engine_prompts_are_parsed_and_checked():
+    cfg = SynthConfig(engine_prompts="hibari=a.txt, piper=dir/b.txt")
+    assert cfg.engine_prompt_paths() == {"hibari": Path("a.txt"), "piper": Path("dir/b.txt")}
+    assert SynthConfig().engine_prompt_paths() == {}
+    for bad, match in [("hibari", "not ENGINE=FILE"), ("hibari=", "not ENGINE=FILE"),
+                       ("hibari=a,hibari=b", "given twice"), ("nosuch=a.txt", "unknown engine")]:
+        with pytest.raises(ValueError, match=match):
+            SynthConfig(engine_prompts=bad)
+    with pytest.raises(ValueError, match="LO > HI"):
+        SynthConfig(engine_prompt_words=(30, 10))
+
+
+def test_engine_pool_filters_dedupes_leaves_out_dev_and_test_and_follows_the_seed():
+    held_out = {synth.normalize_text(BOOK_SENTENCES[1])}
+    sentences = BOOK_SENTENCES + [BOOK_SENTENCES[0].upper()]  # the same words: a duplicate
+    pool = synth.make_engine_pool(sentences, SynthConfig(seed=1), "hibari", held_out)
+    assert sorted(pool) == sorted(synth.normalize_text(s) for s in (BOOK_SENTENCES[0], *BOOK_SENTENCES[2:4]))
+    assert pool == synth.make_engine_pool(sentences, SynthConfig(seed=1), "hibari", held_out)
+    assert synth.make_engine_pool(sentences, SynthConfig(engine_prompt_words=(1, 5)), "x", set()) == ["short one"]
+    with pytest.raises(ValueError, match="no sentence of 40-50 words for hibari"):
+        synth.make_engine_pool(sentences, SynthConfig(engine_prompt_words=(40, 50)), "hibari", set())
+
+
+def test_engine_pools_change_only_that_engines_text(tmp_path):
+    from asr.data.voices import SplitVoices
+
+    cfg = SynthConfig(seed=3)
+    voices = SplitVoices({"espeak": ["default"], "flite": ["slt"]}, {"espeak": 0.5, "flite": 0.5})
+    shared, own = ["one two three", "four five six"], ["seven eight nine ten", "eleven twelve thirteen"]
+    plain = [synth.plan_job(cfg, "train", i, shared, ["en-us"], voices, tmp_path) for i in range(60)]
+    mixed = [synth.plan_job(cfg, "train", i, shared, ["en-us"], voices, tmp_path, {"flite": own}) for i in range(60)]
+    assert {j.engine for j in plain} == {"espeak", "flite"}
+    for a, b in zip(plain, mixed, strict=True):
+        assert (a.utt, a.engine, a.voice, a.params) == (b.utt, b.engine, b.voice, b.params)
+        assert b.text in (own if b.engine == "flite" else shared) and a.text in shared
+
+
+def test_corpus_with_an_engines_own_prompts(corpus, tmp_path):
+    base, _ = corpus
+    dev_sentence = next(iter(read_datadir(base / "dev").text.values()))
+    prompts = tmp_path / "books.txt"
+    prompts.write_text("\n".join([*BOOK_SENTENCES, dev_sentence]) + "\n", encoding="utf-8")
+    out = tmp_path / "books_corpus"
+    card = build_synth_corpus(tiny_config(out, engine_prompts=f"espeak={prompts}", engine_prompt_words=(1, 30)),
+                              progress=False)
+    own = {synth.normalize_text(s) for s in BOOK_SENTENCES}
+    train = read_datadir(out / "train")
+    assert set(train.text.values()) <= own and len(set(train.text.values())) > 1
+    assert card["engine_prompts"] == {"espeak": {"file": str(prompts), "sentences": len(own)}}
+    # dev and test still come from --prompts: the same as the corpus without --engine-prompts
+    assert read_datadir(out / "dev").text == read_datadir(base / "dev").text
+    assert dev_sentence not in set(train.text.values())
+    with pytest.raises(FileNotFoundError, match="nosuch.txt does not exist"):
+        build_synth_corpus(tiny_config(tmp_path / "x", engine_prompts=f"espeak={tmp_path / 'nosuch.txt'}"),
+                           progress=False)
