@@ -240,15 +240,21 @@ def speaker_id(engine: str, voice: str) -> str:
     return f"espeak_{safe_id(lang)}_{safe_id(variant or DEFAULT_VARIANT)}"
 
 
-def make_pools(sentences: list[str], cfg: SynthConfig) -> dict[str, list[str]]:
-    """Normalize, filter, deduplicate and split sentences into disjoint test/dev/train pools."""
+def _normalized_unique(sentences: list[str], min_words: int, max_words: int) -> list[str]:
+    """Sentences normalized, ``min_words``..``max_words`` long, first occurrence of each kept, in order."""
     seen: set[str] = set()
     texts = []
     for s in sentences:
         t = normalize_text(s)
-        if max(1, cfg.min_words) <= len(t.split()) <= cfg.max_words and t not in seen:
+        if max(1, min_words) <= len(t.split()) <= max_words and t not in seen:
             seen.add(t)
             texts.append(t)
+    return texts
+
+
+def make_pools(sentences: list[str], cfg: SynthConfig) -> dict[str, list[str]]:
+    """Normalize, filter, deduplicate and split sentences into disjoint test/dev/train pools."""
+    texts = _normalized_unique(sentences, cfg.min_words, cfg.max_words)
     random.Random(f"{cfg.seed}:pools").shuffle(texts)
     n_test, n_dev = cfg.test_utts, cfg.dev_utts
     if len(texts) < n_test + n_dev + 1:
@@ -260,13 +266,7 @@ def make_engine_pool(sentences: list[str], cfg: SynthConfig, engine: str, held_o
     """An engine's own training sentences (``--engine-prompts``): normalized, ``engine_prompt_words`` long,
     deduplicated, none of them a dev or test sentence (``held_out``), shuffled by the seed."""
     lo, hi = cfg.engine_prompt_words
-    seen: set[str] = set()
-    texts = []
-    for s in sentences:
-        t = normalize_text(s)
-        if max(1, lo) <= len(t.split()) <= hi and t not in seen and t not in held_out:
-            seen.add(t)
-            texts.append(t)
+    texts = [t for t in _normalized_unique(sentences, lo, hi) if t not in held_out]
     if not texts:
         raise ValueError(f"--engine-prompts: no sentence of {lo}-{hi} words for {engine}")
     random.Random(f"{cfg.seed}:pool:{engine}").shuffle(texts)
