@@ -32,8 +32,8 @@ synth_args="--hibari-voices 0 --hibari-speed 0.85,1.15"
 # Engines that read sentences of books (asr lm-text's sources, 10-30 words, the real dev set's left out) instead
 # of the short WordNet examples: hibari reading them, real dev 60.7% with the LM against 64.7% (README: Real
 # speech, the long-sentence study). book_sources="": every engine reads the WordNet examples.
-book_sources=austen,gcide-quotes
-book_engines=hibari
+book_sources=austen,gcide-quotes,moby
+book_engines=hibari,piper
 train_hours=13       # hours of synthetic training speech (15 h took 31-32 min on 2 cores: README)
 dev_utts=200
 test_utts=300
@@ -44,11 +44,11 @@ ngpu=1               # training processes (GPUs); > 1 runs torchrun --nproc-per-
 data=data/synth
 exp=exp/synth
 lm_order=3           # word n-gram LM (interpolated modified Kneser-Ney): training text + lm_sources
-lm_sources=gcide-quotes,gcide-notes,austen   # asr lm-text (Debian dict-gcide, r-cran-janeaustenr); "": training text only
-beam=50                 # stage 7 tunes at this width (the grid decodes the tuning set once per point) ...
-decode_beam=500         # ... and stage 8 and `asr transcribe` decode at this one (real dev, d8: beam 200 72.4%, 500 71.8%)
-lm_weights=1.5,2        # stage 7's grid: LM weight alpha x word score beta (alpha 1 and beta -1 never won in five runs)
-word_scores=0,1
+lm_sources=gcide-quotes,gcide-notes,austen,moby  # asr lm-text (Debian dict-gcide, r-cran-janeaustenr, r-cran-tokenizers); "": training text only
+beam=200                # stage 7 tunes at this width (the grid decodes the tuning set once per point) ...
+decode_beam=1000        # ... and stage 8 and `asr transcribe` decode at this one (real dev, d12: beam 500 61.9%, 1000 61.3%)
+lm_weights=1.5,1.75,2   # stage 7's grid: LM weight alpha x word score beta (d12 at beam 500: alpha 1 63.9%, 1.25 62.4%,
+word_scores=0           # 1.5 61.9%, 1.75 61.4%; beta 0.5 and 1 lost at 1.75 and 2; alpha 1 and beta -1 never won before)
 realdev=../shared/realdev   # real human speech, evaluation only (README: *Real speech*); "" or missing: skipped
 
 . "$(dirname "$0")/../utils.sh"   # log, timed

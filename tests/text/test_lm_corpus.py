@@ -9,11 +9,13 @@ from asr.text.lm_corpus import (
     AUSTEN_NOVELS,
     DEFAULT_AUSTEN_DIR,
     DEFAULT_GCIDE,
+    DEFAULT_TOKENIZERS_DIR,
     Excluder,
     SourcePaths,
     austen_sentences,
     build_lm_text,
     gcide_sentences,
+    moby_dick_sentences,
     read_r_data,
 )
 from asr.text.normalize import normalize_text
@@ -23,6 +25,9 @@ AUSTEN = Path(DEFAULT_AUSTEN_DIR)
 needs_gcide = pytest.mark.skipif(not GCIDE.is_file(), reason="dict-gcide not installed")
 needs_austen = pytest.mark.skipif(not (AUSTEN / "data" / "Rdata.rdx").is_file(),
                                   reason="r-cran-janeaustenr not installed")
+TOKENIZERS = Path(DEFAULT_TOKENIZERS_DIR)
+needs_tokenizers = pytest.mark.skipif(not (TOKENIZERS / "data" / "Rdata.rdx").is_file(),
+                                      reason="r-cran-tokenizers not installed")
 
 # Excerpts of GCIDE 0.48 as dict-gcide renders it (its licence header, then entries).
 GCIDE_EXCERPT = """\
@@ -135,6 +140,8 @@ def test_missing_packages_are_named(tmp_path):
         next(gcide_sentences(tmp_path / "none.dict.dz"))
     with pytest.raises(FileNotFoundError, match="r-cran-janeaustenr"):
         next(austen_sentences(tmp_path))
+    with pytest.raises(FileNotFoundError, match="r-cran-tokenizers"):
+        next(moby_dick_sentences(tmp_path))
     with pytest.raises(FileNotFoundError, match="apt-get install --no-install-recommends dict-gcide"):
         build_lm_text(tmp_path / "out.txt", ["gcide-quotes"],
                       paths=SourcePaths(gcide=str(tmp_path / "none.dict.dz")))
@@ -168,6 +175,25 @@ def test_austen_novels_read_without_r():
            "in want of a wife." in sentences
     assert 30000 < len(sentences) < 33000
     assert not [s for s in sentences if re.match(r"(CHAPTER|Chapter) [IVXL\d]+|EMMA$|PERSUASION$", s)]  # headings
+
+
+@needs_tokenizers
+def test_moby_dick_from_chapter_one_to_the_epilogue_without_headings_or_licence():
+    sentences = list(moby_dick_sentences(TOKENIZERS))
+    assert sentences[0] == "Call me Ishmael."
+    assert sentences[-1] == ("It was the devious-cruising Rachel, that in her retracing search after her missing "
+                             "children, only found another orphan.")
+    assert 8000 < len(sentences) < 9000
+    assert not [s for s in sentences if re.match(r"CHAPTER \d|Epilogue$|ETYMOLOGY", s) or "Gutenberg" in s]
+
+
+@needs_tokenizers
+def test_cli_moby_source(tmp_path):
+    out = tmp_path / "moby.txt"
+    assert asr_main(["lm-text", str(out), "--sources", "moby"]) == 0
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "call me ishmael"
+    assert all(line and normalize_text(line) == line for line in lines)
 
 
 @needs_austen
