@@ -294,15 +294,21 @@ def austen_sentences(package_dir: str | os.PathLike = DEFAULT_AUSTEN_DIR) -> Ite
     if missing:
         raise RDataError(f"{p}: no dataset(s) {', '.join(missing)}")
     for name in AUSTEN_NOVELS:
-        para: list[str] = []
-        for line in [*books[name], ""]:  # type: ignore[misc]
-            if line and line.strip():
-                para.append(line.strip())
-                continue
-            text = " ".join(para)
-            para = []
-            if text and not _HEADING.match(text):
-                yield from split_sentences(text)
+        yield from _paragraph_sentences(books[name], _HEADING)  # type: ignore[arg-type]
+
+
+def _paragraph_sentences(lines: Iterable[str], heading: re.Pattern[str]) -> Iterator[str]:
+    """Sentences of prose given as lines with blank lines between paragraphs; paragraphs that ``heading``
+    matches whole (titles, chapter headings) are skipped."""
+    para: list[str] = []
+    for line in [*lines, ""]:
+        if line and line.strip():
+            para.append(line.strip())
+            continue
+        text = " ".join(para)
+        para = []
+        if text and not heading.match(text):
+            yield from split_sentences(text)
 
 
 # Project Gutenberg's text between its START and END lines; chapter headings and the closing "Epilogue".
@@ -327,15 +333,7 @@ def moby_dick_sentences(package_dir: str | os.PathLike = DEFAULT_TOKENIZERS_DIR)
         raise RDataError(f"{p}: mobydick: no Project Gutenberg START/END lines around the text")
     lines = body.group(1).split("\n")
     start = next((i for i, line in enumerate(lines) if line.startswith("CHAPTER 1.")), 0)
-    para: list[str] = []
-    for line in [*lines[start:], ""]:
-        if line.strip():
-            para.append(line.strip())
-            continue
-        paragraph = " ".join(para)
-        para = []
-        if paragraph and not _MOBY_HEADING.match(paragraph):
-            yield from split_sentences(paragraph)
+    yield from _paragraph_sentences(lines[start:], _MOBY_HEADING)
 
 
 # --------------------------------------------------------------------------------------------- sources
