@@ -278,6 +278,17 @@ def read_r_data(package_dir: str | os.PathLike) -> dict[str, object]:
     return out
 
 
+def _read_r_package(package_dir: str | os.PathLike, r_name: str) -> dict[str, object]:
+    """:func:`read_r_data` of an R package that Debian ships as ``r-cran-<r_name>``; a missing one is named
+    with its install line."""
+    p = Path(package_dir)
+    if not (p / "data" / "Rdata.rdx").is_file():
+        deb = f"r-cran-{r_name}"
+        raise FileNotFoundError(f"{p}: the {r_name} R package is not installed (Debian package "
+                                f"{deb}: apt-get install --no-install-recommends {deb})")
+    return read_r_data(p)
+
+
 # Titles and headings: no lower-case letter ("CHAPTER 1", "PERSUASION"), "Chapter 12", "(1814)", "by Jane Austen".
 _HEADING = re.compile(r"^(?:(?:Chapter|Volume)\s+[IVXLC\d]+\.?|[^a-z]*|\(\d{4}\)|[Bb]y Jane Austen\.?)$")
 
@@ -286,10 +297,7 @@ def austen_sentences(package_dir: str | os.PathLike = DEFAULT_AUSTEN_DIR) -> Ite
     """Raw sentences of Jane Austen's six novels (R package ``janeaustenr``: one character vector of lines
     per novel), paragraph by paragraph; titles and chapter headings are skipped."""
     p = Path(package_dir)
-    if not (p / "data" / "Rdata.rdx").is_file():
-        raise FileNotFoundError(f"{p}: the janeaustenr R package is not installed (Debian package "
-                                f"r-cran-janeaustenr: apt-get install --no-install-recommends r-cran-janeaustenr)")
-    books = read_r_data(p)
+    books = _read_r_package(p, "janeaustenr")
     missing = [b for b in AUSTEN_NOVELS if b not in books]
     if missing:
         raise RDataError(f"{p}: no dataset(s) {', '.join(missing)}")
@@ -321,10 +329,7 @@ def moby_dick_sentences(package_dir: str | os.PathLike = DEFAULT_TOKENIZERS_DIR)
     ``mobydick`` dataset), paragraph by paragraph from chapter 1 on: the front matter (title page, contents,
     the "Etymology" and "Extracts" of quotations) and chapter headings are skipped."""
     p = Path(package_dir)
-    if not (p / "data" / "Rdata.rdx").is_file():
-        raise FileNotFoundError(f"{p}: the tokenizers R package is not installed (Debian package "
-                                f"r-cran-tokenizers: apt-get install --no-install-recommends r-cran-tokenizers)")
-    data = read_r_data(p).get("mobydick")
+    data = _read_r_package(p, "tokenizers").get("mobydick")
     text = data.get("mobydick") if isinstance(data, dict) else data
     if not isinstance(text, str):
         raise RDataError(f"{p}: no mobydick text in the package's data")
