@@ -36,13 +36,30 @@ def decode_options(args: argparse.Namespace) -> dict:
 
 
 def add_decode_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model_dir")
-    p.add_argument("data_dir")
-    p.add_argument("out_dir", help="receives hyp.txt, ref.txt and decode_config.json")
+    p.add_argument("paths", nargs="+", metavar="[MODEL] DATA OUT",
+                   help="model directory (default: the model shipped in the package), data directory, and the "
+                        "output directory (receives hyp.txt, ref.txt and decode_config.json)")
+    p.add_argument("-m", "--model", help="model directory (instead of the first path)")
     p.add_argument("--device", default="auto")
     p.add_argument("--batch-seconds", type=float, default=BATCH_SECONDS, help="audio per forward batch")
     p.add_argument("--nj", type=int, default=0, help="beam search processes (0: one per CPU core)")
     add_decode_options(p.add_argument_group("decoding: greedy, or beam search (torchaudio ctc_decoder / flashlight)"))
+
+
+def model_and_paths(args: argparse.Namespace, n: int) -> list[str]:
+    """``[MODEL] P1..Pn`` positionals and ``-m MODEL``: sets ``args.model_dir`` (the bundled model's when no
+    model is given) and returns the ``n`` other paths."""
+    from asr.model.bundled import resolve_model_dir
+
+    paths = list(args.paths)
+    if len(paths) == n + 1:
+        if args.model:
+            raise ValueError(f"a model given twice: -m {args.model} and the path {paths[0]}")
+        args.model = paths.pop(0)
+    elif len(paths) != n:
+        raise ValueError(f"expected {n} paths after an optional model directory, got {len(paths)}: {paths}")
+    args.model_dir = str(resolve_model_dir(args.model))
+    return paths
 
 
 def run_decode(args: argparse.Namespace) -> int:
@@ -51,6 +68,7 @@ def run_decode(args: argparse.Namespace) -> int:
     from asr.decode.decoder import build_decoder
     from asr.model.runtime import ModelRuntime
 
+    args.data_dir, args.out_dir = model_and_paths(args, 2)
     if args.greedy and (args.beam or args.lm or args.lexicon):
         raise ValueError("--greedy contradicts --beam/--lm/--lexicon")
     cfg = resolve_decode_config(args.model_dir, greedy=args.greedy, **decode_options(args))

@@ -32,6 +32,11 @@ some texts lmplz's D3+ differs slightly: its discount statistics count the last 
 of its sort order by raw instead of adjusted count; here every n-gram counts by its adjusted count,
 as Chen & Goodman define it.)
 
+Pruning (``prune = k``, as ``lmplz --prune 0 k k ...``) drops the n-grams of order 2 and up whose count
+(adjusted, or raw at the highest order) is at most ``k``; their whole count, not only its discount, goes
+to their context's backoff mass, so each context's distribution still sums to one. A lower-order n-gram
+that is the context or the suffix of a kept one is kept, as ARPA requires.
+
 Everything is held in Python dicts: fine for a few million words of text, not for web-scale corpora.
 """
 
@@ -78,7 +83,12 @@ class NgramConfig:
     normalized: bool = option(False, help="the text is normalized already (one sentence per line, as `asr lm-text` "
                                           "writes it): split it into words as it is")
 
+    # Smaller files for shipping: n-grams (order >= 2) seen at most this often are dropped (lmplz --prune).
+    prune: int = option(0, help="drop n-grams of order >= 2 whose count is at most this (0: keep all)")
+
     def __post_init__(self):
+        if self.prune < 0:
+            raise ValueError(f"prune must be >= 0, got {self.prune}")
         if self.order < 2:
             # KenLM (and so flashlight/torchaudio) refuses unigram-only models.
             raise ValueError(f"LM order must be at least 2 (KenLM loads no unigram-only model), got {self.order}")
@@ -212,6 +222,19 @@ def _discount(d: tuple[float, float, float], count: int) -> float:
     return 0.0 if count == 0 else d[min(count, 3) - 1]
 
 
+def kept_ngrams(counts: list[dict[NGram, int]], prune: int) -> list[set[NGram]] | None:
+    """Per order, the n-grams that survive pruning at ``prune`` (None: no pruning): unigrams all, higher
+    orders those counted more than ``prune`` times or needed as the context or suffix of a kept longer one."""
+    if prune <= 0:
+        return None
+    kept: list[set[NGram]] = [set() for _ in counts]
+    for n in range(len(counts), 1, -1):
+        needed = {g[:-1] for g in kept[n]} | {g[1:] for g in kept[n]} if n < len(counts) else set()
+        kept[n - 1] = {g for g, c in counts[n - 1].items() if c > prune} | needed
+    kept[0] = set(counts[0])
+    return kept
+
+
 def estimate_kneser_ney(sentences: Iterable[list[str]], cfg: NgramConfig) -> NgramModel:
     """Interpolated modified Kneser-Ney n-gram model of tokenized sentences (see the module docstring)."""
     counts = adjusted_counts(sentences, cfg.order)
@@ -219,6 +242,7 @@ def estimate_kneser_ney(sentences: Iterable[list[str]], cfg: NgramConfig) -> Ngr
     for n, level in enumerate(counts, 1):
         d = cfg.discounts or estimate_discounts(level, n) or FALLBACK_DISCOUNTS
         discounts.append(tuple(float(x) for x in d))
+    kept = kept_ngrams(counts, cfg.prune)
 
     logprob: list[dict[NGram, float]] = []
     backoff: list[dict[NGram, float]] = [{} for _ in range(cfg.order)]
@@ -228,9 +252,11 @@ def estimate_kneser_ney(sentences: Iterable[list[str]], cfg: NgramConfig) -> Ngr
         # Per context: sum of adjusted counts and the discounted mass gamma.
         denom: dict[NGram, float] = defaultdict(float)
         mass: dict[NGram, float] = defaultdict(float)
+        keep = kept[n - 1] if kept is not None else None
         for ngram, a in level.items():
             denom[ngram[:-1]] += a
-            mass[ngram[:-1]] += _discount(d, a)
+            # A pruned n-gram's whole count goes to the backoff mass of its context.
+            mass[ngram[:-1]] += _discount(d, a) if keep is None or ngram in keep else a
         gamma = {c: mass[c] / denom[c] for c in denom if denom[c] > 0}
         probs: dict[NGram, float] = {}
         if n == 1:
@@ -244,8 +270,10 @@ def estimate_kneser_ney(sentences: Iterable[list[str]], cfg: NgramConfig) -> Ngr
                 ctx = ngram[:-1]
                 probs[ngram] = (a - _discount(d, a)) / denom[ctx] + gamma[ctx] * prob_lower[ngram[1:]]
             for ctx, g in gamma.items():
-                backoff[n - 2][ctx] = math.log10(g) if g > 0 else LOG10_ZERO
-        logprob.append({k: (math.log10(p) if p > 0 else LOG10_ZERO) for k, p in probs.items()})
+                if kept is None or ctx in kept[n - 2]:
+                    backoff[n - 2][ctx] = math.log10(g) if g > 0 else LOG10_ZERO
+        logprob.append({k: (math.log10(p) if p > 0 else LOG10_ZERO) for k, p in probs.items()
+                        if keep is None or k in keep})
         prob_lower = probs
     return NgramModel(cfg.order, logprob, backoff, discounts)
 

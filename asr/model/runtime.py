@@ -19,6 +19,7 @@ import torch
 from asr.data.audio import AudioError
 from asr.device import resolve_device
 from asr.features.logmel import make_feature_extractor
+from asr.model.bundled import resolve_model_dir
 from asr.model.layout import BACKENDS, ONNX_MODEL, WEIGHTS
 from asr.model.model_dir import load_model_dir, load_model_meta
 from asr.model.onnx_model import OnnxCTCModel, onnx_is_current
@@ -65,8 +66,8 @@ class ModelRuntime:
     ``subsample`` (feature frames per output step).
     """
 
-    def __init__(self, model_dir: str | os.PathLike, device: str = "auto", backend: str = "auto"):
-        self.model_dir = Path(model_dir)
+    def __init__(self, model_dir: str | os.PathLike | None = None, device: str = "auto", backend: str = "auto"):
+        self.model_dir = resolve_model_dir(model_dir)  # None: the model shipped in the package
         self.device = resolve_device(device)
         self.backend = choose_backend(self.model_dir, backend)
         if self.backend == "onnx":

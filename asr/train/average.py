@@ -4,7 +4,9 @@
     asr average exp/synth/bilstm_ctc --best 3 exp/synth/bilstm_ctc/model_avg_best3
 
 ``--last N``: the N highest epochs; ``--best N``: the N epochs of lowest dev WER (as recorded in each
-checkpoint). The output is a regular model directory (safetensors weights, config, tokens), made from
+checkpoint); ``--last-checkpoints N``: the N newest checkpoints, step ones (``checkpoint_every_steps``)
+included, one per step: the end of a long run's cosine decay, as icefall averages by iteration.
+The output is a regular model directory (safetensors weights, config, tokens), made from
 ``<exp_dir>/model`` (the exported best model) with its weights replaced by the average, so anything
 that reads model directories (decode, transcribe, export) reads it.
 """
@@ -22,10 +24,22 @@ from asr.train.checkpoint import CheckpointInfo, list_checkpoints, load_checkpoi
 log = logging.getLogger(__name__)
 
 
-def select_checkpoints(exp_dir: str | os.PathLike, last: int = 0, best: int = 0) -> list[CheckpointInfo]:
-    """Epoch checkpoints of ``exp_dir``: the ``last`` newest, or the ``best`` of lowest dev WER (one of the two)."""
-    if (last > 0) == (best > 0):
-        raise ValueError("give exactly one of --last N and --best N (N > 0)")
+def select_checkpoints(exp_dir: str | os.PathLike, last: int = 0, best: int = 0,
+                       last_checkpoints: int = 0) -> list[CheckpointInfo]:
+    """Checkpoints of ``exp_dir``: the ``last`` newest epochs, the ``best`` epochs of lowest dev WER, or the
+    ``last_checkpoints`` newest of any kind (exactly one of the three)."""
+    if sum(n > 0 for n in (last, best, last_checkpoints)) != 1:
+        raise ValueError("give exactly one of --last N, --best N and --last-checkpoints N (N > 0)")
+    if last_checkpoints:
+        by_step: dict[int, CheckpointInfo] = {}
+        for c in list_checkpoints(exp_dir):  # oldest first; an epoch one after a step one of the same step
+            by_step[c.step] = c
+        if not by_step:
+            raise FileNotFoundError(f"{exp_dir}: no checkpoints (epoch-N.pt, step-N.pt)")
+        chosen = list(by_step.values())[-last_checkpoints:]
+        if len(chosen) < last_checkpoints:
+            log.warning("%s: asked for %d checkpoints, found %d", exp_dir, last_checkpoints, len(chosen))
+        return chosen
     epochs = [c for c in list_checkpoints(exp_dir) if c.kind == "epoch"]
     if not epochs:
         raise FileNotFoundError(f"{exp_dir}: no epoch checkpoints (epoch-N.pt)")
@@ -55,14 +69,15 @@ def average_state_dicts(paths: list[Path]) -> dict[str, torch.Tensor]:
 
 
 def average_to_model_dir(exp_dir: str | os.PathLike, out_dir: str | os.PathLike, last: int = 0,
-                         best: int = 0) -> Path:
+                         best: int = 0, last_checkpoints: int = 0) -> Path:
     from asr.model.model_dir import load_model_dir, save_model_dir  # torch-only path above stays light
 
-    chosen = select_checkpoints(exp_dir, last, best)
+    chosen = select_checkpoints(exp_dir, last, best, last_checkpoints)
     model, feature_cfg, tokenizer, meta = load_model_dir(Path(exp_dir) / "model")
     model.load_state_dict(average_state_dicts([c.path for c in chosen]))
-    info = {"epochs": [c.epoch for c in chosen], "dev_wer": [c.dev_wer for c in chosen],
-            "selection": f"last {last}" if last else f"best {best}"}
+    selection = f"last {last}" if last else f"best {best}" if best else f"last {last_checkpoints} checkpoints"
+    info = {"epochs": [c.epoch for c in chosen], "steps": [c.step for c in chosen],
+            "dev_wer": [c.dev_wer for c in chosen], "selection": selection}
     extra = {k: v for k, v in meta.items() if k not in ("model", "features")}
     extra["averaged"] = info
     out = save_model_dir(out_dir, model, feature_cfg, tokenizer, extra=extra)

@@ -40,6 +40,8 @@ def add_average_arguments(p: argparse.ArgumentParser) -> None:
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--last", type=int, default=0, help="average the N last epochs")
     group.add_argument("--best", type=int, default=0, help="average the N epochs of lowest dev WER")
+    group.add_argument("--last-checkpoints", type=int, default=0,
+                       help="average the N newest checkpoints, step-N.pt ones included (one per step)")
     p.add_argument("out_dir", help="output model directory")
 
 
@@ -47,6 +49,7 @@ def run_average(args: argparse.Namespace) -> int:
     """Average epoch checkpoints into a model directory."""
     from asr.train.average import average_to_model_dir
 
-    out = average_to_model_dir(args.exp_dir, args.out_dir, last=args.last, best=args.best)
+    out = average_to_model_dir(args.exp_dir, args.out_dir, last=args.last, best=args.best,
+                               last_checkpoints=args.last_checkpoints)
     print(f"averaged model -> {out}")
     return 0

@@ -1,4 +1,4 @@
-"""``asr transcribe MODEL FILE...``: transcripts of audio files, to stdout or to files in several formats.
+"""``asr transcribe [-m MODEL] FILE...``: transcripts of audio files, to stdout or to files in several formats.
 
 Without ``--output-dir`` the transcript goes to stdout: txt is the text (one line per segment;
 ``FILE<TAB>text`` per file when there are several files), json is one JSON object per file (one
@@ -7,6 +7,10 @@ which receives ``<stem>.<format>`` per file (``stdin`` for ``-``; ``-2``, ``-3``
 
 A file that cannot be transcribed (missing, a directory, not audio, no samples, no speech) gets
 a message on stderr and the others are still transcribed; the exit status is then 1.
+
+Without ``-m/--model`` the model shipped in the package transcribes (asr.model.bundled). The older
+form ``asr transcribe MODEL FILE...`` still works: a first argument that is a model directory (it
+holds a config.json) is taken as the model.
 
 The decoding flags are ``asr decode``'s (asr.decode.commands), the segmentation flags VadConfig's;
 the parser is built without torch, which :func:`run_transcribe` imports.
@@ -33,8 +37,10 @@ VAD_FLAGS = ("min_silence_s", "pad_s", "max_segment_s")  # the VadConfig fields 
 
 
 def add_transcribe_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model_dir")
-    p.add_argument("files", nargs="+", help="audio files (anything soundfile reads); - reads stdin")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="audio files (anything soundfile reads); - reads stdin. A first FILE that is a model "
+                        "directory is the model (the older `asr transcribe MODEL FILE...`)")
+    p.add_argument("-m", "--model", help="model directory (default: the model shipped in the package)")
     p.add_argument("--output-format", "-f", default="txt", choices=[*FORMATS, "all"])
     p.add_argument("--output-dir", "-o", help="write <stem>.<format> here instead of printing")
     p.add_argument("--device", default="auto")
@@ -64,8 +70,15 @@ def output_stems(files: list[str]) -> list[str]:
 def run_transcribe(args: argparse.Namespace) -> int:
     from asr.data.audio import AudioError
     from asr.decode.decoder import make_decoder
+    from asr.model.bundled import is_model_dir, resolve_model_dir
     from asr.transcribe.recognizer import Recognizer
 
+    if args.model is None and is_model_dir(args.files[0]):
+        if len(args.files) == 1:
+            raise ValueError(f"{args.files[0]} is a model directory: give audio files after it, or "
+                             "`asr transcribe -m MODEL FILE...`")
+        args.model = args.files.pop(0)
+    args.model_dir = str(resolve_model_dir(args.model))
     formats = list(FORMATS) if args.output_format == "all" else [args.output_format]
     several = len(args.files) > 1
     one_file_formats = ("srt", "vtt", "tsv", "all")  # several of these cannot share stdout

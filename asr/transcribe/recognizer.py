@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 
 class Recognizer:
-    """A model directory ready to transcribe. ``Recognizer(dir).transcribe("a.flac") -> "some words"``.
+    """A model directory ready to transcribe. ``Recognizer(dir).transcribe("a.flac") -> "some words"``;
+    no directory (None): the model shipped in the package (asr.model.bundled).
 
     ``device`` and ``backend`` (``torch``, ``onnx`` = ``model.onnx`` on the CPU, or ``auto``) choose
     how the network runs (asr.model.runtime.ModelRuntime). ``decoder``: a decoder object,
@@ -43,7 +44,7 @@ class Recognizer:
     ``rec.device``, ``rec.backend``...), and so is :meth:`log_probs`.
     """
 
-    def __init__(self, model_dir: str | os.PathLike, device: str = "auto", backend: str = "auto",
+    def __init__(self, model_dir: str | os.PathLike | None = None, device: str = "auto", backend: str = "auto",
                  decoder: Decoder | str | None = None, vad: VadConfig | None = None,
                  batch_seconds: float = BATCH_SECONDS):
         self.runtime = ModelRuntime(model_dir, device, backend)
@@ -162,6 +163,7 @@ def _batches(segments: Iterable[AudioSegment], max_samples: float, max_count: in
         yield batch
 
 
-def load_model(model_dir: str | os.PathLike, device: str = "auto", **kwargs) -> Recognizer:
-    """``asr.load_model(dir).transcribe("a.flac")``; keyword arguments go to :class:`Recognizer`."""
+def load_model(model_dir: str | os.PathLike | None = None, device: str = "auto", **kwargs) -> Recognizer:
+    """``asr.load_model().transcribe("a.flac")``: the model shipped in the package, or the model directory
+    given; keyword arguments go to :class:`Recognizer`."""
     return Recognizer(model_dir, device, **kwargs)

@@ -44,6 +44,8 @@ ngpu=1               # training processes (GPUs); > 1 runs torchrun --nproc-per-
 data=data/synth
 exp=exp/synth
 lm_order=3           # word n-gram LM (interpolated modified Kneser-Ney): training text + lm_sources
+lm_include=""        # more LM text (files, one sentence a line; data dirs), besides the training text
+lm_args=""           # extra asr lm flags, e.g. "--prune 1" (release.sh: a smaller LM to ship)
 lm_sources=gcide-quotes,gcide-notes,austen,moby  # asr lm-text (Debian dict-gcide, r-cran-janeaustenr, r-cran-tokenizers); "": training text only
 beam=200                # stage 7 tunes at this width (the grid decodes the tuning set once per point) ...
 decode_beam=1000        # ... and stage 8 and `asr transcribe` decode at this one (real dev, d12: beam 500 61.9%, 1000 61.3%)
@@ -150,12 +152,14 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   log "Stage 6: ${lm_order}-gram word LM: training text + ${lm_sources:-nothing else} -> $lm_dir"
   # The text stays outside $lm_dir (tune-lm copies the ARPA and lexicon into the model dir, not the text).
   # Every evaluation set is excluded: books are read in real corpora, and an LM must not hold the test text.
-  lm_text=(asr lm-text "$exp/lm_text.txt" --include "$data/train" --exclude "$data/dev" "${test_sets[@]/#/$data/}")
+  # shellcheck disable=SC2206
+  lm_text=(asr lm-text "$exp/lm_text.txt" --include "$data/train" $lm_include --exclude "$data/dev" "${test_sets[@]/#/$data/}")
   if ! timed "${lm_text[@]}" --sources "$lm_sources"; then
     log "the LM text sources are not installed (bash recipes/synth/install_deps.sh): training text only"
     timed "${lm_text[@]}" --sources ""
   fi
-  timed asr lm "$exp/lm_text.txt" "$lm_dir" --order "$lm_order" --normalized   # lm-text wrote it normalized
+  # shellcheck disable=SC2086
+  timed asr lm "$exp/lm_text.txt" "$lm_dir" --order "$lm_order" --normalized $lm_args  # lm-text wrote it normalized
 fi
 
 tune_set=dev

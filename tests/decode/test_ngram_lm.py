@@ -224,3 +224,32 @@ def test_build_lm_reads_a_data_dir_text(tiny_corpus):
     first = (tiny_corpus / "train" / "text").read_text().splitlines()[0].split()
     assert (first[0],) not in m.logprob[0]  # the utterance id is not a word
     assert (first[1],) in m.logprob[0]
+
+
+def test_pruned_lm_is_smaller_normalized_and_loads_in_kenlm(wordnet_lm, tmp_path):
+    from flashlight.lib.text.decoder.kenlm import KenLM
+    from flashlight.lib.text.dictionary import Dictionary
+
+    text, full = wordnet_lm
+    m = estimate_kneser_ney(text, NgramConfig(order=3, prune=1))
+    assert m.counts()[0] == full.counts()[0]  # unigrams are never pruned
+    assert m.counts()[1] < full.counts()[1] / 2 and m.counts()[2] < full.counts()[2] / 2
+    for n in (2, 3):  # ARPA's rule: a kept n-gram's context and suffix are kept
+        assert all(g[:-1] in m.logprob[n - 2] and g[1:] in m.logprob[n - 2] for g in m.logprob[n - 1])
+    vocab = [w for w in m.vocab if w != BOS]
+    rng = random.Random(1)
+    contexts = [()] + rng.sample([c for c in m.logprob[1] if c[-1] != EOS], 60) + [("the",), (BOS,)]
+    for ctx in contexts:
+        assert math.fsum(10 ** m.log10_prob(w, ctx) for w in vocab) == pytest.approx(1.0, abs=1e-9), ctx
+    path = write_arpa(m, tmp_path / "pruned.arpa")
+    wd = Dictionary(vocab)
+    lm = KenLM(str(path), wd)
+    sent = text[0]
+    state, total = lm.start(False), 0.0
+    for w in sent:
+        state, s = lm.score(state, wd.get_index(w))
+        total += s
+    total += lm.finish(state)[1]
+    assert total == pytest.approx(m.sentence_log10_prob(sent), abs=1e-4)
+    with pytest.raises(ValueError, match="prune must be >= 0"):
+        NgramConfig(prune=-1)

@@ -1,0 +1,1 @@
+"""Release: a trained model made into the package's shipped model (``asr bundle``), its card, ``asr models``."""

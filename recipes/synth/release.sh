@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The release recipe: the model shipped inside the package (asr/model/bundled/, `asr transcribe FILE`),
+# made from a fresh clone with one command:
+#
+#   bash recipes/synth/install_deps.sh && pip install -e '.[test,piper,hibari]' && bash recipes/synth/release.sh
+#
+# It is run.sh with more of everything (40 h of speech from every engine, a 4x320 model for ~100 minutes
+# on 2 CPU cores, checkpoint averaging), an LM over general English as well as books, then the bundle:
+# fp16 weights, the tuned decode.json, the pruned LM gzipped, and a model card with the measured figures.
+# Training checkpoints every 500 steps; after an interruption, `--stage 3` resumes it exactly.
+#
+#   bash recipes/synth/release.sh --stage 3            # resume training, then everything after it
+#   bash recipes/synth/release.sh --stage 4            # average, LM, tuning, scoring, the bundle
+#   bash recipes/synth/release.sh --train-config recipes/synth/conf/train_gpu.yaml --train-hours 120 --nj 16
+#
+# Stages: 0-2 run.sh's (corpus, validation, features); 3 training (resumable); 4 average the last
+# checkpoints into the model; 5 run.sh's 4-8 (greedy and LM scoring, the LM, its tuning on the real dev
+# set); 6 the bundle into $bundle_dir, with its card.
+set -euo pipefail
+cmdline="bash recipes/synth/release.sh $*"   # for the model card
+
+stage=0
+stop_stage=6
+nj=2
+seed=0
+train_hours=40
+train_config=recipes/synth/conf/train_release.yaml
+train_args=""
+average=6            # newest checkpoints averaged (step checkpoints every 500 steps: the last ~1/3 epoch)
+data=data/release
+exp=exp/release
+# General English for the shipped LM, not only the books the real dev set reads: every WordNet example
+# sentence and fortune-cookie saying shipped in asr/data/text (the corpus' prompts: short, modern, some
+# of them commands and questions), not only those trained on, besides the books and GCIDE.
+lm_sources=gcide-quotes,gcide-notes,austen,moby
+lm_include="asr/data/text/wordnet_sentences.txt asr/data/text/fortune_sentences.txt"
+lm_prune=1           # drop n-grams (order >= 2) seen at most this often before estimating: a smaller bundle
+bundle_dir=asr/model/bundled
+realdev=../shared/realdev
+
+. "$(dirname "$0")/../utils.sh"   # log, timed
+cd "$(dirname "$0")/../.."
+. recipes/parse_options.sh
+
+run=(bash recipes/synth/run.sh --nj "$nj" --seed "$seed" --train-hours "$train_hours" --data "$data" --exp "$exp"
+     --train-config "$train_config" --lm-sources "$lm_sources" --lm-include "$lm_include" --realdev "$realdev")
+model=$exp/bilstm_ctc/model
+
+if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 0 ]; then
+  log "Stages 0-2 (run.sh): $train_hours h of synthetic speech, validation, features -> $data"
+  "${run[@]}" --stage "$stage" --stop-stage "$((stop_stage < 2 ? stop_stage : 2))"
+fi
+
+if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
+  # resume=true: a rerun after an interruption continues from the newest checkpoint (bit-exact);
+  # with none in $exp/bilstm_ctc it starts from scratch.
+  log "Stage 3: train ($train_config), resumable"
+  "${run[@]}" --stage 3 --stop-stage 3 --train-args "resume=true $train_args"
+fi
+
+if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+  log "Stage 4: average the $average newest checkpoints into $model (the best-dev-WER epoch: $model.best_epoch)"
+  [ -d "$model.best_epoch" ] || cp -r "$model" "$model.best_epoch"
+  timed asr average "$exp/bilstm_ctc" --last-checkpoints "$average" "$model.avg"
+  rm -rf "$model" && mv "$model.avg" "$model"
+fi
+
+if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
+  log "Stage 5 (run.sh 4-8): greedy scoring, the LM, its weights tuned on the real dev set, LM scoring"
+  "${run[@]}" --stage 4 --stop-stage 8 --lm-args "--prune $lm_prune"
+fi
+
+if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
+  log "Stage 6: bundle $model -> $bundle_dir (fp16 weights, gzipped LM), measure its speed, write its card"
+  bundle=(asr bundle "$model" "$bundle_dir" --exp "$exp" --data "$data" --command "$cmdline")
+  timed "${bundle[@]}"
+  speed_set=$data/realdev
+  [ -d "$speed_set" ] || speed_set=$data/test
+  timed python bench/bundled.py "$speed_set" --model "$bundle_dir" --threads "$nj" --json "$exp/bundled_speed.json"
+  "${bundle[@]}" --speed "$exp/bundled_speed.json"
+  du -sh "$bundle_dir"
+fi
+log "Done."
