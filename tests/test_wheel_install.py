@@ -1,4 +1,5 @@
-"""A wheel install works on its own: package data (voices, shipped prompt sentences) travels with it.
+"""A wheel install works on its own: package data (voices, shipped prompt sentences, the bundled model)
+travels with it.
 
 The wheel is built offline from a copy of the sources, installed into a fresh virtual environment that
 sees this environment's dependencies but not its editable ``asr``, and the synth recipe's first stage
@@ -71,7 +72,9 @@ def test_wheel_holds_the_package_data(wheel):
 
     names = set(zipfile.ZipFile(wheel).namelist())
     for f in ("asr/data/voices.yaml", "asr/data/text/wordnet_sentences.txt", "asr/data/text/fortune_sentences.txt",
-              "asr/data/text/WORDNET_LICENSE", "asr/data/text/FORTUNES_LICENSE"):
+              "asr/data/text/WORDNET_LICENSE", "asr/data/text/FORTUNES_LICENSE",
+              "asr/model/bundled_model/model.safetensors", "asr/model/bundled_model/lm.arpa.gz",
+              "asr/model/bundled_model/decode.json", "asr/model/bundled_model/README.md"):
         assert f in names, f
 
 
@@ -92,3 +95,15 @@ def test_synth_corpus_runs_from_the_installed_wheel(venv, tmp_path):
                                     for u in dd.utt_ids)
     config = (out / "synth_config.yaml").read_text()
     assert f"prompts: {Path(where).parent / 'data' / 'text' / 'wordnet_sentences.txt'}" in config
+
+
+def test_transcribe_right_after_install(venv, tmp_path):
+    """`asr transcribe FILE` with the model inside the wheel: no model directory, no training, no network."""
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    env = {**_clean_env(), "ASR_CACHE_DIR": str(tmp_path / "cache")}
+    wav = cwd / "hello.wav"
+    _run([venv / "bin" / "asr", "speak", "--out", wav, "the weather is cold and wet today"], cwd=cwd, env=env)
+    text = _run([venv / "bin" / "asr", "transcribe", wav, "--no-progress"], cwd=cwd, env=env).stdout.strip()
+    assert len(text.split()) >= 3, text
+    assert list((tmp_path / "cache").glob("bundled-*/lm.arpa"))  # the LM was unpacked outside the install

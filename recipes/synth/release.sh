@@ -17,7 +17,12 @@
 # checkpoints into the model; 5 run.sh's 4-8 (greedy and LM scoring, the LM, its tuning on the real dev
 # set); 6 the bundle into $bundle_dir, with its card.
 set -euo pipefail
-cmdline="bash recipes/synth/release.sh $*"   # for the model card
+# The model card's command: this one's options, less --stage/--stop-stage (a resumed run is the same run).
+cmdline="bash recipes/synth/release.sh"
+_args=("$@")
+for ((i = 0; i < ${#_args[@]}; i += 2)); do
+  case "${_args[i]}" in --stage|--stop-stage) ;; *) cmdline+=" ${_args[i]} ${_args[i + 1]:-}" ;; esac
+done
 
 stage=0
 stop_stage=6
@@ -34,8 +39,9 @@ exp=exp/release
 # of them commands and questions), not only those trained on, besides the books and GCIDE.
 lm_sources=gcide-quotes,gcide-notes,austen,moby
 lm_include="asr/data/text/wordnet_sentences.txt asr/data/text/fortune_sentences.txt"
+decode_beam=1000     # the shipped beam width (decode.json): run.sh's; a narrower one is faster (README: release)
 lm_prune=1           # drop n-grams (order >= 2) seen at most this often before estimating: a smaller bundle
-bundle_dir=asr/model/bundled
+bundle_dir=asr/model/bundled_model
 realdev=../shared/realdev
 
 . "$(dirname "$0")/../utils.sh"   # log, timed
@@ -43,7 +49,8 @@ cd "$(dirname "$0")/../.."
 . recipes/parse_options.sh
 
 run=(bash recipes/synth/run.sh --nj "$nj" --seed "$seed" --train-hours "$train_hours" --data "$data" --exp "$exp"
-     --train-config "$train_config" --lm-sources "$lm_sources" --lm-include "$lm_include" --realdev "$realdev")
+     --train-config "$train_config" --lm-sources "$lm_sources" --lm-include "$lm_include" --decode-beam "$decode_beam"
+     --realdev "$realdev")
 model=$exp/bilstm_ctc/model
 
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 0 ]; then
