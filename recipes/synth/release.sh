@@ -31,7 +31,7 @@ seed=0
 train_hours=40
 train_config=recipes/synth/conf/train_release.yaml
 train_args=""
-average=6            # newest checkpoints averaged (step checkpoints every 500 steps: the last ~1/3 epoch)
+average=5            # newest checkpoints averaged (every 400 steps: the last ~quarter of the run)
 data=data/release
 exp=exp/release
 # General English for the shipped LM, not only the books the real dev set reads: every WordNet example
