@@ -19,6 +19,7 @@ from asr.evaluate import commands as evaluate
 from asr.features import commands as features
 from asr.model import commands as model
 from asr.release import commands as release
+from asr.serve import commands as serve
 from asr.text import commands as text
 from asr.train import commands as train
 from asr.transcribe import commands as transcribe
@@ -39,6 +40,7 @@ COMMANDS: tuple[tuple[str, ModuleType, str, str], ...] = (
     ("tune-lm", decode, "tune", "grid-search LM weight/word score on a dev set; store them in the model dir"),
     ("score", evaluate, "score", "WER/CER of hypotheses against references"),
     ("transcribe", transcribe, "transcribe", "transcribe audio files of any length (txt/json/srt/vtt/tsv)"),
+    ("serve", serve, "serve", "OpenAI-compatible transcription server (/v1/audio/transcriptions) and a web page"),
     ("models", release, "models", "the model shipped in the package and its card's figures"),
     ("bundle", release, "bundle", "make a tuned model directory the package's shipped model (fp16, gzipped LM, card)"),
     ("export", model, "export", "model directory from a training checkpoint, and/or its ONNX network"),

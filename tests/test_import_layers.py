@@ -135,7 +135,7 @@ LAYERS = (
     ("asr.model",),
     ("asr.decode",),
     ("asr.train", "asr.transcribe"),
-    ("asr.release",),
+    ("asr.release", "asr.serve"),
     ("asr.cli",),
 )
 
