@@ -50,7 +50,7 @@ def bundled_card() -> dict:
 def bundled_model_dir(source: str | os.PathLike = BUNDLED_DIR) -> Path:
     """A plain model directory of the bundle ``source``: ``source`` itself when nothing in it is
     gzipped, else its cache entry (made on first use)."""
-    src = Path(source)
+    src = Path(source).resolve()  # the cache links to these files: absolute targets
     if not all((src / f).is_file() for f in (CONFIG_JSON, WEIGHTS, TOKENS)):
         raise FileNotFoundError(f"{src}: no bundled model in this installation (missing {WEIGHTS}, {CONFIG_JSON} "
                                 f"or {TOKENS}); give a model directory with -m/--model")

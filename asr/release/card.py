@@ -105,13 +105,17 @@ def collect_card(model_dir: Path, bundle_dir: Path, exp: str | os.PathLike | Non
         history = [json.loads(x) for x in (exp / "bilstm_ctc" / "metrics.jsonl").read_text().splitlines()
                    if x.strip()] if (exp / "bilstm_ctc" / "metrics.jsonl").is_file() else []
         if history:
-            card["training"] = {"epochs": len(history), "steps": history[-1]["step"],
+            epochs = next((line.split(":", 1)[1].split("#")[0].strip() for line in
+                           (exp / "bilstm_ctc" / "train_config.yaml").read_text().splitlines()
+                           if line.startswith("epochs:")), len(history))
+            card["training"] = {"epochs": float(epochs), "steps": history[-1]["step"],
                                 "seconds": round(sum(h["epoch_seconds"] for h in history)),
                                 "dev_wer_per_epoch": [round(100 * h["dev_wer"], 2) for h in history],
                                 "machine": f"{_cpu()}, {os.cpu_count()} cores"}
         tune = exp / "bilstm_ctc" / "tune_lm.txt"
-        if tune.is_file():
-            card["tuning"] = tune.read_text().strip().splitlines()[-1]
+        best = [line for line in tune.read_text().splitlines() if "best alpha" in line] if tune.is_file() else []
+        if best:
+            card["tuning"] = best[-1].strip()
     if data:
         corpus = _read_json(Path(data) / "corpus_card.json")
         if isinstance(corpus, dict):
@@ -162,7 +166,7 @@ def render_card(card: dict) -> str:
         "",
         "| test set | greedy WER / CER | with the LM |",
         "|---|---|---|",
-        f"| real speech: 250 LibriSpeech dev-clean/test utterances (`../shared/realdev`, never trained on; "
+        f"| real speech: 250 LibriSpeech utterances by 250 speakers (`../shared/realdev`, never trained on; "
         f"the LM weight was tuned on it) | {_pct(res, 'realdev', 'greedy', 'wer')} / "
         f"{_pct(res, 'realdev', 'greedy', 'cer')} | {_pct(res, 'realdev', 'lm', 'wer')} |",
         f"| synthetic test set: {corpus.get('test_utterances', '?')} utterances of held-out eSpeak and Flite "
@@ -172,8 +176,8 @@ def render_card(card: dict) -> str:
     ]
     if speed:
         lines += [f"Speed ({speed.get('machine', '?')}, {speed.get('threads', '?')} threads): loading "
-                  f"{speed.get('load_seconds', float('nan')):.2f} s (the LM unpacked once before: "
-                  f"{speed.get('first_load_seconds', float('nan')):.2f} s), real-time factor "
+                  f"{speed.get('load_seconds', float('nan')):.2f} s in a new process, imports included (first use, "
+                  f"unpacking the LM: {speed.get('first_load_seconds', float('nan')):.2f} s), real-time factor "
                   f"{speed.get('rtf_lm', float('nan')):.3f} with the LM and "
                   f"{speed.get('rtf_greedy', float('nan')):.4f} greedy over {speed.get('audio_seconds', 0):.0f} s "
                   f"of audio (`{speed.get('command', '')}`).", ""]
@@ -191,7 +195,7 @@ def render_card(card: dict) -> str:
     lines += [f"- {v}" for v in TEXT_LICENSES.values()]
     lines += ["", "## How it was made", "", f"    {card.get('command', '')}", ""]
     if train:
-        lines.append(f"{train['epochs']} epochs ({train['steps']} steps) in {train['seconds'] / 60:.0f} minutes "
+        lines.append(f"{train['epochs']:g} epochs ({train['steps']} steps) in {train['seconds'] / 60:.0f} minutes "
                      f"on {train['machine']}, no GPU; dev WER per epoch {train['dev_wer_per_epoch']}.")
     if card.get("averaged"):
         lines.append(f"Weights: the average of checkpoints at steps {card['averaged'].get('steps')}.")

@@ -51,6 +51,8 @@ def test_bundle_is_fp16_gzipped_and_transcribes_as_the_original(tuned_model, ove
     assert (unpacked / "lm.arpa").read_bytes() == (lm / "lm.arpa").read_bytes()
     assert gzip.decompress((out / "lexicon.txt.gz").read_bytes()) == (lm / "lexicon.txt").read_bytes()
     assert resolve_model_dir(out) == unpacked  # unpacked once
+    monkeypatch.chdir(tmp_path)  # a relative bundle path: the cache's links must still reach its files
+    assert (resolve_model_dir("bundle") / "model.safetensors").read_bytes() == (out / "model.safetensors").read_bytes()
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [unpacked.name]  # no temporary left behind
 
     dd = read_datadir(overfit_run["data"])
