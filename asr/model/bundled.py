@@ -58,7 +58,11 @@ def bundled_model_dir(source: str | os.PathLike = BUNDLED_DIR) -> Path:
     if not packed:
         return src
     entry = cache_root() / f"bundled-{file_sha256(src / WEIGHTS)[:16]}"
-    if all((entry / p.name[: -len(GZ)]).is_file() for p in packed):
+
+    def unpacked() -> bool:
+        return all((entry / p.name[: -len(GZ)]).is_file() for p in packed)
+
+    if unpacked():
         return entry
     entry.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=entry.parent))
@@ -73,7 +77,7 @@ def bundled_model_dir(source: str | os.PathLike = BUNDLED_DIR) -> Path:
         os.replace(tmp, entry)
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
-        if all((entry / p.name[: -len(GZ)]).is_file() for p in packed):  # another process made it meanwhile
+        if unpacked():  # another process made it meanwhile
             return entry
         raise OSError(f"{entry}: cannot unpack the bundled model's LM there ({e}); set ASR_CACHE_DIR to a "
                       "writable directory") from e

@@ -13,6 +13,8 @@ import os
 import platform
 from pathlib import Path
 
+import yaml
+
 from asr.decode.config import load_decode_config
 
 # The speech engines of the synthetic corpus, and what licenses their voices (Debian copyright files, PyPI
@@ -105,10 +107,8 @@ def collect_card(model_dir: Path, bundle_dir: Path, exp: str | os.PathLike | Non
         history = [json.loads(x) for x in (exp / "bilstm_ctc" / "metrics.jsonl").read_text().splitlines()
                    if x.strip()] if (exp / "bilstm_ctc" / "metrics.jsonl").is_file() else []
         if history:
-            epochs = next((line.split(":", 1)[1].split("#")[0].strip() for line in
-                           (exp / "bilstm_ctc" / "train_config.yaml").read_text().splitlines()
-                           if line.startswith("epochs:")), len(history))
-            card["training"] = {"epochs": float(epochs), "steps": history[-1]["step"],
+            resolved = yaml.safe_load((exp / "bilstm_ctc" / "train_config.yaml").read_text()) or {}
+            card["training"] = {"epochs": float(resolved.get("epochs", len(history))), "steps": history[-1]["step"],
                                 "seconds": round(sum(h["epoch_seconds"] for h in history)),
                                 "dev_wer_per_epoch": [round(100 * h["dev_wer"], 2) for h in history],
                                 "machine": f"{_cpu()}, {os.cpu_count()} cores"}
