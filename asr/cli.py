@@ -9,14 +9,18 @@ not wait for torch.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
+import signal
 import sys
-from types import ModuleType
+from types import FrameType, ModuleType
 
 from asr.data import commands as data
 from asr.decode import commands as decode
 from asr.evaluate import commands as evaluate
 from asr.features import commands as features
+from asr.io import describe_os_error
 from asr.model import commands as model
 from asr.release import commands as release
 from asr.serve import commands as serve
@@ -54,10 +58,19 @@ COMMANDS: tuple[tuple[str, ModuleType, str, str], ...] = (
 )
 
 
+DEBUG_ENV = "ASR_DEBUG"
+# Exit statuses: 1 bad input or a failed item (the message says which), 2 an internal error (a bug:
+# rerun with --debug), 130 interrupted (as shells report SIGINT).
+EXIT_INTERRUPTED = 130
+EXIT_BUG = 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="asr", description="BiLSTM-CTC speech recognition toolkit.",
                                      formatter_class=FORMATTER)
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--debug", action="store_true",
+                        help=f"show Python tracebacks of errors (also {DEBUG_ENV}=1); without it an error is one line")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, module, stem, help_ in COMMANDS:
         p = sub.add_parser(name, help=help_, formatter_class=FORMATTER)
@@ -66,14 +79,59 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def describe_error(e: BaseException) -> str:
+    """One line for an error that reached the top: the file or field, and the cause."""
+    if isinstance(e, OSError):
+        return describe_os_error(e)
+    if isinstance(e, UnicodeDecodeError):  # a reader that does not name its file (asr.io.read_text does)
+        return f"a file is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}): {e.reason}"
+    if isinstance(e, json.JSONDecodeError):
+        return f"not valid JSON at line {e.lineno}, column {e.colno}: {e.msg}"
+    text = " ".join(str(e).split())  # messages of other libraries may span lines
+    if isinstance(e, ValueError) or type(e).__module__.startswith(("yaml", "safetensors")):
+        return text or type(e).__name__
+    return f"internal error: {type(e).__name__}: {text} (rerun with --debug for the traceback, and report it)"
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main process so that ``finally`` blocks remove temporary files."""
+
+
+def _on_sigterm(main_pid: int):
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if os.getpid() != main_pid:  # a forked worker dies as it would have (its parent cleans up)
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise Terminated()
+    return handler
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    debug = args.debug or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+    log = logging.getLogger("asr")
+    previous = None
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # not under a host (pytest, uvicorn) that set one
+        previous = signal.signal(signal.SIGTERM, _on_sigterm(os.getpid()))
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as e:
-        logging.getLogger("asr").error("%s", e)
-        return 1
+    except KeyboardInterrupt as e:
+        if debug:
+            raise
+        log.error("%s; partial outputs were removed, finished ones are kept",
+                  "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted")
+        return EXIT_INTERRUPTED
+    except Exception as e:  # noqa: BLE001 -- the one place errors become messages
+        if debug:
+            raise
+        message = describe_error(e)
+        log.error("%s", message)
+        return EXIT_BUG if message.startswith("internal error") else 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -16,17 +16,16 @@ import dataclasses
 import os
 import types
 import typing
-from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 
-from asr.io import atomic_write_text
+from asr.io import InputError, atomic_write_text, read_text, unknown_keys_error
 
 T = TypeVar("T")
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     pass
 
 
@@ -35,7 +34,7 @@ def _build(cls: type[T], data: dict[str, Any], where: str) -> T:
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(data) - names
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; known: {sorted(names)}")
+        raise ConfigError(str(unknown_keys_error(where, unknown, names)))
     kwargs = {}
     for key, value in data.items():
         hint = hints[key]
@@ -52,8 +51,12 @@ def _build(cls: type[T], data: dict[str, Any], where: str) -> T:
         elif hint is str and isinstance(value, bool):
             # YAML 1.1 reads off/on/no/yes as booleans: `amp=off` means the string "off".
             value = "on" if value else "off"
-        elif hint is int and not isinstance(value, int):
+        elif hint is int and (not isinstance(value, int) or isinstance(value, bool)):
             raise ConfigError(f"{where}: {key} must be an integer, got {value!r}")
+        elif hint is bool and not isinstance(value, bool):
+            raise ConfigError(f"{where}: {key} must be true or false, got {value!r}")
+        elif hint is float and not isinstance(value, float):
+            raise ConfigError(f"{where}: {key} must be a number, got {value!r}")
         kwargs[key] = value
     return cls(**kwargs)
 
@@ -72,7 +75,12 @@ def load_config(cls: type[T], path: str | os.PathLike | None = None, overrides: 
     """Defaults of ``cls``, updated by the YAML file at ``path``, then by ``key=value`` overrides."""
     data: dict[str, Any] = {}
     if path is not None:
-        loaded = yaml.safe_load(Path(path).read_text()) or {}
+        try:
+            loaded = yaml.safe_load(read_text(path)) or {}
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            line = f":{mark.line + 1}" if mark is not None else ""
+            raise ConfigError(f"{path}{line}: not valid YAML ({getattr(e, 'problem', None) or e})") from None
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: expected a mapping at the top level")
         data = loaded
@@ -80,8 +88,18 @@ def load_config(cls: type[T], path: str | os.PathLike | None = None, overrides: 
         if "=" not in item:
             raise ConfigError(f"override {item!r} is not of the form key=value")
         key, raw = item.split("=", 1)
-        _set_dotted(data, key.strip(), yaml.safe_load(raw))
-    return _build(cls, data, str(path) if path else cls.__name__)
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError as e:
+            raise ConfigError(f"override {item!r}: the value is not valid YAML ({getattr(e, 'problem', e)})") from None
+        _set_dotted(data, key.strip(), value)
+    where = str(path) if path else cls.__name__
+    try:
+        return _build(cls, data, where)
+    except (TypeError, ValueError) as e:  # a dataclass's own checks (__post_init__), named with the file
+        if isinstance(e, ConfigError):
+            raise
+        raise ConfigError(f"{where}: {e}") from None
 
 
 def config_to_dict(cfg: Any) -> dict[str, Any]:

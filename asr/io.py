@@ -3,15 +3,33 @@
 Every output of a long job goes through :func:`atomic_path`: the writer fills a temporary file
 beside the target, which is renamed over it only when complete, so a killed job never leaves a
 half-written file under the real name (and a reader sees the old file or the new one).
+
+Bad input is reported the same way everywhere: an :class:`InputError` whose message is one line
+naming the file (and line or key), the cause and the fix; ``asr.cli`` prints it without a traceback.
+The helpers below read text and check output locations so that the message names the file.
 """
 
 from __future__ import annotations
 
+import difflib
+import errno
 import hashlib
 import os
-from collections.abc import Iterator
+import stat
+import tempfile
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# Read once: os.umask can only be read by setting it, which is not thread-safe while workers run.
+_UMASK = _umask()
 
 
 @contextmanager
@@ -29,9 +47,23 @@ def atomic_path(path: str | os.PathLike, fsync: bool = False) -> Iterator[Path]:
         if fsync:
             with open(tmp, "rb") as f:
                 os.fsync(f.fileno())
+        _plain_mode(tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _plain_mode(tmp: Path) -> None:
+    # Some writers create private files (safetensors: 0600; mkstemp); an output is read by others like
+    # any file the user writes, so it gets the mode the umask gives (executables keep their x bits).
+    try:
+        st = os.stat(tmp)
+    except FileNotFoundError:
+        return
+    if stat.S_ISREG(st.st_mode) and not st.st_mode & 0o111:
+        wanted = 0o666 & ~_UMASK
+        if stat.S_IMODE(st.st_mode) != wanted:
+            os.chmod(tmp, wanted)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8", fsync: bool = False) -> Path:
@@ -55,3 +87,93 @@ def file_sha256(path: str | os.PathLike) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+# ------------------------------------------------------------------------------------------ bad input
+
+
+class InputError(ValueError):
+    """Bad input, said in one line: the file (and line or field), the cause, and the fix where there is one.
+
+    A ValueError, so that callers which catch ValueError for bad input keep working.
+    """
+
+
+def closest(name: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the known name closest to a misspelt ``name``, else ''."""
+    match = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def unknown_keys_error(where: str, unknown: Iterable[str], known: Iterable[str]) -> InputError:
+    """The one message for keys a file (or section) may not have: a misspelt key must not be ignored,
+    since its setting would silently fall back to the default."""
+    unknown, known = sorted(unknown), sorted(known)
+    hints = "".join(closest(k, known) for k in unknown[:3])
+    return InputError(f"{where}: unknown key(s) {unknown}{hints}; known: {known}")
+
+
+def _undecodable(path: str | os.PathLike, data: bytes, e: UnicodeDecodeError) -> InputError:
+    line = data.count(b"\n", 0, e.start) + 1
+    return InputError(f"{path}:{line}: byte 0x{data[e.start]:02x} is not UTF-8 (the file must be UTF-8 text; "
+                      f"convert it, e.g. `iconv -f latin1 -t utf-8`)")
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """A UTF-8 text file's content; a byte that is not UTF-8 is an InputError naming the file and line.
+
+    A leading byte-order mark is dropped (editors on Windows write one; it is not part of the first id).
+    """
+    data = Path(path).read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise _undecodable(path, data, e) from None
+
+
+def check_text_file(path: str | os.PathLike, probe_bytes: int = 1 << 16) -> None:
+    """Refuse a file that is not text (a PNG, a wav, a compressed file) before a long job reads it as text."""
+    with open(path, "rb") as f:
+        head = f.read(probe_bytes)
+    nul = head.find(b"\0")
+    if nul >= 0:
+        raise InputError(f"{path}: not a text file (binary data: NUL byte at offset {nul})")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.start < len(head) - 3:  # not just a character cut at the end of the probe
+            raise _undecodable(path, head, e) from None
+
+
+def check_output_dir(path: str | os.PathLike, what: str = "output directory") -> Path:
+    """Create ``path`` if needed and check that files can be written in it, before any long work.
+
+    A probe file is written and removed: permission bits alone do not tell (root ignores them; a
+    read-only mount does not show in them).
+    """
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InputError(f"{p}: the {what} is a file, not a directory; give a directory")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".asr-write-probe-", dir=p)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise InputError(f"{p}: the {what} cannot be written ({e.strerror or e}); choose another") from None
+    return p
+
+
+def describe_os_error(e: OSError) -> str:
+    """One line for an OSError, naming its file: disk full and permission problems say what to do."""
+    where = e.filename or ""
+    if e.filename2:
+        where = f"{where} -> {e.filename2}"
+    cause = e.strerror or str(e)
+    if e.errno == errno.ENOSPC:
+        cause += " (disk full: free some space and rerun; finished outputs are kept, none is half-written)"
+    elif e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        cause += " (choose a writable location, or fix the permissions)"
+    return f"{where}: {cause}" if where else cause

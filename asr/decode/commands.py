@@ -16,7 +16,7 @@ from pathlib import Path
 from asr.config import add_config_arguments, config_from_args
 from asr.decode.config import BATCH_SECONDS, BEAM_OPTIONS, DecodeConfig, TuneConfig
 from asr.decode.ngram_lm import NgramConfig
-from asr.io import atomic_write_text
+from asr.io import atomic_write_text, check_output_dir
 
 log = logging.getLogger(__name__)
 
@@ -63,24 +63,35 @@ def model_and_paths(args: argparse.Namespace, n: int) -> list[str]:
 
 
 def run_decode(args: argparse.Namespace) -> int:
+    from asr.data.datadir import read_datadir
     from asr.decode.config import resolve_decode_config
-    from asr.decode.decode_data import decode_datadir
+    from asr.decode.decode_data import SKIPPED_FILE, decode_datadir
     from asr.decode.decoder import build_decoder
     from asr.model.runtime import ModelRuntime
 
     args.data_dir, args.out_dir = model_and_paths(args, 2)
     if args.greedy and (args.beam or args.lm or args.lexicon):
         raise ValueError("--greedy contradicts --beam/--lm/--lexicon")
+    if not args.batch_seconds > 0:
+        raise ValueError(f"--batch-seconds {args.batch_seconds}: must be > 0")
+    if args.nj < 0:
+        raise ValueError(f"--nj {args.nj}: must be >= 0 (0: one process per CPU core)")
+    # Everything that can be checked is, before the model loads and the data is decoded.
+    num_utts = len(read_datadir(args.data_dir, segments=True))
+    check_output_dir(args.out_dir)
     cfg = resolve_decode_config(args.model_dir, greedy=args.greedy, **decode_options(args))
     runtime = ModelRuntime(args.model_dir, args.device)
     decoder = build_decoder(cfg, runtime.tokenizer)
     log.info("%s: %s decoding%s", args.data_dir, cfg.name,
              f" (lm {cfg.lm}, alpha {cfg.lm_weight:g}, beta {cfg.word_score:g})" if cfg.lm else "")
+    skipped: dict[str, str] = {}
     decode_datadir(runtime, args.data_dir, args.out_dir, batch_seconds=args.batch_seconds, decoder=decoder,
-                   nj=args.nj)
+                   nj=args.nj, skipped=skipped)
     atomic_write_text(Path(args.out_dir) / "decode_config.json", json.dumps(asdict(cfg), indent=2) + "\n")
-    print(f"hypotheses ({cfg.name}): {args.out_dir}/hyp.txt")
-    return 0
+    tail = (f"; {len(skipped)} of {num_utts} utterances skipped (empty hypotheses), listed in "
+            f"{Path(args.out_dir) / SKIPPED_FILE}" if skipped else "")
+    print(f"hypotheses ({cfg.name}): {args.out_dir}/hyp.txt{tail}")
+    return 1 if skipped and len(skipped) == num_utts else 0
 
 
 def add_lm_arguments(p: argparse.ArgumentParser) -> None:

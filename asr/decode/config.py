@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from asr.config import option
-from asr.io import atomic_write_text, file_sha256
+from asr.io import InputError, atomic_write_text, file_sha256, read_text, unknown_keys_error
 from asr.model.layout import WEIGHTS
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,19 @@ def save_decode_config(model_dir: str | os.PathLike, cfg: DecodeConfig, extra: d
     return atomic_write_text(d / DECODE_JSON, json.dumps(data, indent=2) + "\n")
 
 
+# What decode.json holds besides the options: records of how it was made (tune-lm, bundle).
+DECODE_JSON_RECORDS = {"weights_sha256", "float32_weights_sha256", "tuning"}
+
+
+def _is_type(value: object, type_name: str) -> bool:
+    """Does a JSON value fit a DecodeConfig field's annotation (a string: the module has postponed annotations)?"""
+    if type_name == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if type_name == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, str)
+
+
 def load_decode_config(model_dir: str | os.PathLike) -> DecodeConfig | None:
     """The model directory's tuned decoding setup, or None when it has no decode.json."""
     d = Path(model_dir)
@@ -114,10 +127,23 @@ def load_decode_config(model_dir: str | os.PathLike) -> DecodeConfig | None:
     if not path.is_file():
         return None
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(read_text(path))
     except json.JSONDecodeError as e:
-        raise ValueError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
-    cfg = DecodeConfig(**{k: v for k, v in data.items() if k in BEAM_OPTIONS})
+        raise InputError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a JSON object of decoding options, got {type(data).__name__}")
+    # A misspelt option must not be dropped: the tuned LM search would silently become greedy.
+    unknown = set(data) - set(BEAM_OPTIONS) - DECODE_JSON_RECORDS
+    if unknown:
+        raise unknown_keys_error(str(path), unknown, [*BEAM_OPTIONS, *DECODE_JSON_RECORDS])
+    options = {k: v for k, v in data.items() if k in BEAM_OPTIONS}
+    for f in fields(DecodeConfig):
+        if f.name in options and not _is_type(options[f.name], f.type):
+            raise InputError(f"{path}: {f.name} must be of type {f.type}, got {options[f.name]!r}")
+    try:
+        cfg = DecodeConfig(**options)
+    except ValueError as e:
+        raise InputError(f"{path}: {e}") from None
     for key in ("lm", "lexicon"):
         value = getattr(cfg, key)
         if value and not Path(value).is_absolute():

@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from asr.config import option
-from asr.io import atomic_path
+from asr.io import atomic_path, check_text_file
 from asr.text.tokenizer import read_training_text
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,9 @@ NGram = tuple[str, ...]
 
 class ArpaError(ValueError):
     """An ARPA file is missing or malformed; the message names the file and line."""
+
+
+MAX_ORDER = 6  # KenLM's compiled-in KENLM_MAX_ORDER in the wheels that decode (flashlight-text)
 
 
 @dataclass
@@ -92,6 +95,16 @@ class NgramConfig:
         if self.order < 2:
             # KenLM (and so flashlight/torchaudio) refuses unigram-only models.
             raise ValueError(f"LM order must be at least 2 (KenLM loads no unigram-only model), got {self.order}")
+        if self.order > MAX_ORDER:
+            raise ValueError(f"LM order must be at most {MAX_ORDER} (KenLM's default build loads no longer n-grams), "
+                             f"got {self.order}")
+        if self.discounts is not None:
+            # Kneser-Ney takes D_k from the count of an n-gram seen k times: 0 <= D_k <= k keeps every
+            # probability non-negative (a negative D made the LM's mass exceed 1, and decoding return nothing).
+            d = tuple(self.discounts)
+            if len(d) != 3 or not all(0 <= x <= k and math.isfinite(x) for k, x in zip((1, 2, 3), d, strict=False)):
+                raise ValueError(f"discounts must be three numbers D1,D2,D3+ with 0 <= D1 <= 1, 0 <= D2 <= 2, "
+                                 f"0 <= D3+ <= 3, got {','.join(map(str, d))}")
         if self.unit not in ("word", "char"):
             raise ValueError(f"unit must be 'word' or 'char', got {self.unit!r}")
 
@@ -162,6 +175,7 @@ def read_sentences(path: str | os.PathLike, unit: str = "word", normalized: bool
     text_file = Path(path) / "text" if Path(path).is_dir() else Path(path)
     if not text_file.is_file():
         raise FileNotFoundError(f"{text_file}: no such LM training text")
+    check_text_file(text_file)  # a PNG or a wav read as text would make an LM of garbage
     for text in read_training_text(path, normalized):
         yield text_units(text, unit)
 

@@ -62,7 +62,7 @@ def tune_lm(runtime: ModelRuntime, model_dir: str | os.PathLike, dev_dir: str | 
         raise ValueError("the α and β grids must each have at least one value")
     t0 = time.perf_counter()
     arpa, lexicon = resolve_lm(cfg.lm, cfg.lexicon)
-    refs = read_datadir(dev_dir).text
+    refs = read_datadir(dev_dir, segments=True).text
     cache = dev_log_probs(runtime, dev_dir, cfg.batch_seconds)
     tok = runtime.tokenizer
     greedy_wer, _ = _wer(GreedyDecoder(), tok, cache, refs)

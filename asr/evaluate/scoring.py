@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter, defaultdict
+from pathlib import Path
 
 import jiwer
 
@@ -27,13 +28,14 @@ from asr.evaluate.results import (
     UttScore,
     aligned_pairs,
 )
+from asr.io import InputError, read_text
 
 log = logging.getLogger(__name__)
 
 TOP_ERRORS = 20
 
 
-class ScoringError(ValueError):
+class ScoringError(InputError):
     pass
 
 
@@ -63,15 +65,16 @@ def _counts(out, ref_len: int) -> ErrorCounts:
 def read_transcripts(path: str | os.PathLike) -> Transcripts:
     """``<utt> <words>`` per line -> dict; an utterance with no words maps to ''. A file with no line is an error."""
     out = Transcripts(path)
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.rstrip("\n").split(maxsplit=1)
-            if not parts:
-                continue
-            if parts[0] in out:
-                raise ScoringError(f"{path}:{lineno}: duplicate utterance id {parts[0]!r}")
-            out[parts[0]] = " ".join(parts[1].split()) if len(parts) > 1 else ""
-            out.line[parts[0]] = lineno
+    if Path(path).is_dir():
+        raise ScoringError(f"{path}: a directory, not a transcript file (a data dir's transcripts are DIR/text)")
+    for lineno, line in enumerate(read_text(path).splitlines(), 1):
+        parts = line.split(maxsplit=1)
+        if not parts:
+            continue
+        if parts[0] in out:
+            raise ScoringError(f"{path}:{lineno}: duplicate utterance id {parts[0]!r}")
+        out[parts[0]] = " ".join(parts[1].split()) if len(parts) > 1 else ""
+        out.line[parts[0]] = lineno
     if not out:
         raise ScoringError(f"{path}: no transcripts (empty file)")
     return out

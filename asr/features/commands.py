@@ -30,6 +30,10 @@ def add_features_arguments(p: argparse.ArgumentParser) -> None:
 def run_features(args: argparse.Namespace) -> int:
     """Extract (or resume) a feature store; status 1 when no utterance could be used."""
     shard, num_shards = None, args.num_shards or None
+    if args.nj < 1:
+        raise ValueError(f"--nj {args.nj}: needs at least 1 process")
+    if args.num_shards < 0:
+        raise ValueError(f"--num-shards {args.num_shards}: must be >= 0 (0: chosen from the data)")
     if args.shard:
         try:
             i, n = (int(x) for x in args.shard.split("/"))
@@ -38,15 +42,25 @@ def run_features(args: argparse.Namespace) -> int:
         if num_shards and num_shards != n:
             raise ValueError(f"--shard {args.shard} disagrees with --num-shards {num_shards}")
         shard, num_shards = i, n
+        if n < 1 or not 0 <= i < n:
+            raise ValueError(f"--shard {args.shard}: needs 0 <= I < N (shards are numbered from 0)")
     cfg = config_from_args(FeatureConfig, args)
     from asr.features.extract import extract_features
 
     res = extract_features(args.data_dir, args.out_dir, cfg, nj=args.nj, compute_cmvn=args.cmvn, dtype=args.dtype,
                            num_shards=num_shards, shard=shard)
     what = f"shard {shard} of {num_shards}" if shard is not None else f"{res.num_shards} shards"
-    print(f"{args.data_dir}: {res.num_done} utterances, {res.num_frames} frames, {len(res.skipped)} skipped "
+    print(f"{args.data_dir}: {res.num_done} utterances, {res.num_frames} frames, {skipped_note(res, args.out_dir)} "
           f"({what}: {len(res.shards_computed)} computed, {len(res.shards_reused)} reused) -> {args.out_dir}")
     return 0 if res.num_done or shard is not None else 1
+
+
+def skipped_note(res, out_dir: str) -> str:
+    """``N skipped``, and where they are listed (merged stores list them in skipped.txt)."""
+    if not res.skipped:
+        return "0 skipped"
+    where = f"listed in {out_dir}/skipped.txt" if res.merged else "listed in the shard's manifest"
+    return f"{len(res.skipped)} skipped ({where})"
 
 
 def add_features_merge_arguments(p: argparse.ArgumentParser) -> None:
@@ -60,6 +74,6 @@ def run_features_merge(args: argparse.Namespace) -> int:
     from asr.features.extract import merge_store
 
     res = merge_store(args.out_dir, args.cmvn)
-    print(f"{args.out_dir}: {res.num_done} utterances, {res.num_frames} frames, {len(res.skipped)} skipped "
+    print(f"{args.out_dir}: {res.num_done} utterances, {res.num_frames} frames, {skipped_note(res, args.out_dir)} "
           f"({res.num_shards} shards merged)")
     return 0 if res.num_done else 1

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from asr.config import option
+from asr.data.audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 
 BACKENDS = ("torchaudio", "librosa", "kaldi")
 UTT_NORMS = ("none", "mean", "meanvar")
+
 
 
 @dataclass
@@ -43,6 +45,22 @@ class FeatureConfig:
     utt_norm: str = option("none", choices=UTT_NORMS, help="per-utterance normalization")
 
     def __post_init__(self):
+        # Checked here, so a bad value fails before extraction (which would write an unusable store),
+        # and a model directory or store holding one is refused when read.
+        problems = []
+        if not MIN_SAMPLE_RATE <= self.sample_rate <= MAX_SAMPLE_RATE:
+            problems.append(f"sample_rate={self.sample_rate} Hz is not in [{MIN_SAMPLE_RATE}, {MAX_SAMPLE_RATE}]")
+        if self.n_mels <= 0:
+            problems.append(f"n_mels={self.n_mels} must be > 0")
+        if not (self.win_ms > 0 and self.hop_ms > 0) or self.win_length < 1 or self.hop_length < 1:
+            problems.append(f"win_ms={self.win_ms} and hop_ms={self.hop_ms} must each span at least one sample")
+        if self.n_fft <= 0:
+            problems.append(f"n_fft={self.n_fft} must be > 0")
+        if not 0 <= self.f_min < self.f_max <= self.sample_rate / 2:
+            problems.append(f"f_min={self.f_min:g} and f_max={self.f_max:g} must satisfy 0 <= f_min < f_max <= "
+                            f"sample_rate/2 = {self.sample_rate / 2:g} Hz")
+        if problems:
+            raise ValueError("feature configuration: " + "; ".join(problems))
         if self.backend not in BACKENDS:
             raise ValueError(f"feature backend must be one of {BACKENDS}, got {self.backend!r}")
         if self.utt_norm not in UTT_NORMS:

@@ -28,11 +28,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 import torch
 from tqdm import tqdm
 
-from asr.data.audio import AudioError, load_audio, resample
+from asr.data.audio import AudioError, read_audio, resample
 from asr.data.datadir import read_datadir
 from asr.features.cmvn import CMVN_FILE, CMVNStats
 from asr.features.config import FeatureConfig
@@ -80,11 +79,17 @@ def _file_id(path: str) -> list:
         return []
 
 
-def shard_key(cfg: FeatureConfig, dtype: str, jobs: list[tuple[str, str]]) -> str:
-    """What a shard was computed from: configuration, dtype, and each utterance's audio file (path, size, mtime)."""
+# One utterance to compute: (utt, audio path, start s, end s or None); a whole file is (utt, path, 0.0, None).
+Job = tuple[str, str, float, float | None]
+
+
+def shard_key(cfg: FeatureConfig, dtype: str, jobs: list[Job]) -> str:
+    """What a shard was computed from: configuration, dtype, and each utterance's audio file (path, size,
+    mtime) and, for a segment of a recording, its span."""
     h = hashlib.sha1(json.dumps({"feature": asdict(cfg), "dtype": dtype}, sort_keys=True).encode())
-    for utt, path in jobs:
-        h.update(json.dumps([utt, path, _file_id(path)]).encode())
+    for utt, path, start, end in jobs:
+        span = [start, end] if start or end is not None else []  # whole files: the key stores had before
+        h.update(json.dumps([utt, path, _file_id(path), *span]).encode())
     return h.hexdigest()
 
 
@@ -107,28 +112,18 @@ def default_num_shards(out_dir: str | os.PathLike, num_utts: int, nj: int) -> in
     return existing_num_shards(out_dir) or nj * max(1, math.ceil(num_utts / (UTTS_PER_SHARD * nj)))
 
 
-def _read_wave(path: str, cfg: FeatureConfig) -> tuple[np.ndarray, int]:
-    """``(waveform (N,) at cfg.sample_rate, the file's own rate)``; AudioError for anything unusable.
-
-    load_audio's reading, mono mix and resampling, with the file opened once (it does not return the rate).
-    """
-    try:
-        data, rate = sf.read(path, dtype="float32", always_2d=True)
-    except Exception:  # noqa: BLE001 -- let load_audio name the problem (missing, directory, not audio)
-        load_audio(path, cfg.sample_rate)
-        raise
-    if data.shape[0] == 0:
-        raise AudioError(f"{path}: contains no audio samples")
-    wave = resample(np.ascontiguousarray(data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]), rate,
-                    cfg.sample_rate)
-    if not np.isfinite(wave).all():
-        raise AudioError(f"{path}: contains NaN or infinite samples")
+def _read_wave(path: str, cfg: FeatureConfig, start: float = 0.0, end: float | None = None,
+               ) -> tuple[np.ndarray, int]:
+    """``(waveform (N,) at cfg.sample_rate, the file's own rate)``; AudioError for anything unusable
+    (a few NaN/inf samples are repaired and logged, asr.data.audio.read_audio)."""
+    wave, rate = read_audio(path, start, end)
+    wave = resample(wave, rate, cfg.sample_rate)
     if cfg.num_frames(len(wave)) == 0:
         raise AudioError(f"{path}: {len(wave)} samples is shorter than one {cfg.frame_samples}-sample frame")
     return wave, rate
 
 
-def extract_shard(out_dir: str | os.PathLike, shard: int, num_shards: int, jobs: list[tuple[str, str]],
+def extract_shard(out_dir: str | os.PathLike, shard: int, num_shards: int, jobs: list[Job],
                   cfg: FeatureConfig, dtype: str, key: str, on_utt=None) -> dict:
     """Compute one shard's features into its file and return its manifest.
 
@@ -145,9 +140,9 @@ def extract_shard(out_dir: str | os.PathLike, shard: int, num_shards: int, jobs:
     samples = 0
     t0 = time.time()
     try:
-        for utt, path in jobs:
+        for utt, path, start, end in jobs:
             try:
-                wave, rate = _read_wave(path, cfg)
+                wave, rate = _read_wave(path, cfg, start, end) if start or end is not None else _read_wave(path, cfg)
                 with torch.inference_mode():
                     feats_t = extractor(torch.from_numpy(wave))[0][0]
                     stored = feats_t.to(torch_dtype).numpy()  # torch's float16 cast is faster than numpy's
@@ -226,15 +221,15 @@ def extract_features(
     cfg = cfg or FeatureConfig()
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
-    dd = read_datadir(data_dir)
+    dd = read_datadir(data_dir, segments=True)
     if shard is not None and not num_shards:
         raise ValueError("--shard needs the number of shards (I/N)")
     n_shards = num_shards or default_num_shards(out_dir, len(dd), nj)
     if shard is not None and not 0 <= shard < n_shards:
         raise ValueError(f"shard {shard} is not in [0, {n_shards}) (shards are numbered from 0)")
-    plan: list[list[tuple[str, str]]] = [[] for _ in range(n_shards)]
+    plan: list[list[Job]] = [[] for _ in range(n_shards)]
     for u in dd.utt_ids:
-        plan[shard_of(u, n_shards)].append((u, str(dd.audio_path(u))))
+        plan[shard_of(u, n_shards)].append((u, str(dd.audio_path(u)), *dd.span(u)))
     targets = [shard] if shard is not None else list(range(n_shards))
     result = ExtractResult(num_shards=n_shards)
     pending, manifests = [], {}

@@ -28,7 +28,7 @@ import torch
 
 from asr.features.config import FeatureConfig
 from asr.features.store import CONFIG_FILE as STORE_CONFIG
-from asr.io import file_sha256
+from asr.io import InputError, file_sha256
 from asr.model.ctc_model import CTCModel
 from asr.model.encoder import ModelConfig
 from asr.model.layout import CONFIG_JSON, ONNX_MODEL, WEIGHTS
@@ -54,7 +54,11 @@ def checkpoint_model(path: str | os.PathLike, feature_config: str | os.PathLike 
                      tokenizer_dir: str | os.PathLike | None = None):
     """``(CTCModel (eval, CPU), FeatureConfig, tokenizer, info dict)`` from a training checkpoint."""
     path = Path(path)
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # UnpicklingError, RuntimeError (zip), EOFError... depending on the damage  # noqa: BLE001
+        raise InputError(f"{path}: not a loadable checkpoint ({type(e).__name__}: "
+                         f"{' '.join(str(e).split())[:200]})") from None
     if not isinstance(ckpt, dict) or "model" not in ckpt or "config" not in ckpt:
         raise ValueError(f"{path}: not a training checkpoint (needs 'model' and 'config')")
     cfg = ckpt["config"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from asr.io import InputError, read_text
+
 BLANK = "<blk>"
 SPACE = "<space>"
 CHARACTERS = [BLANK, SPACE, "'"] + [chr(c) for c in range(ord("a"), ord("z") + 1)]
@@ -49,4 +51,10 @@ class CharTokenizer:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> CharTokenizer:
-        return cls(Path(path).read_text(encoding="utf-8").splitlines())
+        symbols = read_text(path).splitlines()
+        if not symbols:  # never the built-in set in its place: the model's outputs would be misread
+            raise InputError(f"{path}: empty (no units); copy the tokens.txt the model was trained with")
+        try:
+            return cls(symbols)
+        except ValueError as e:
+            raise InputError(f"{path}: {e}") from None

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from asr.io import atomic_path
+from asr.io import InputError, atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +76,25 @@ def save_checkpoint(path: str | os.PathLike, state: dict) -> Path:
 
 
 def load_checkpoint(path: str | os.PathLike, mmap: bool = False) -> dict:
-    """Load on the CPU; ``mmap`` maps tensor data instead of reading it (for looking at metadata)."""
-    return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    """Load on the CPU; ``mmap`` maps tensor data instead of reading it (for looking at metadata).
+
+    A file that does not load (truncated, not a checkpoint, or with pickled objects other than
+    tensors, which ``weights_only`` refuses to run) is an InputError naming it.
+    """
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    except Exception as e:  # UnpicklingError, RuntimeError (zip), EOFError... depending on the damage  # noqa: BLE001
+        raise InputError(f"{path}: not a loadable checkpoint ({type(e).__name__}: "
+                         f"{' '.join(str(e).split())[:200]})") from None
+    if not isinstance(ck, dict):
+        raise InputError(f"{path}: not a training checkpoint (holds a {type(ck).__name__}, not a dict)")
+    return ck
+
+
+def unloadable_checkpoints(exp_dir: str | os.PathLike) -> list[str]:
+    """Names of the checkpoint files in ``exp_dir`` that cannot be resumed from (list_checkpoints logs why)."""
+    usable = {c.path for c in list_checkpoints(exp_dir)}
+    return [f"{p.name}" for p in sorted(Path(exp_dir).glob("*.pt")) if _NAME.match(p.name) and p not in usable]
 
 
 def list_checkpoints(exp_dir: str | os.PathLike) -> list[CheckpointInfo]:

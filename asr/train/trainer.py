@@ -46,6 +46,7 @@ from asr.train.checkpoint import (
     rng_state,
     save_checkpoint,
     set_rng_state,
+    unloadable_checkpoints,
 )
 from asr.train.distributed import (
     DistContext,
@@ -115,6 +116,64 @@ class TrainConfig:
     feature_config: FeatureConfig = field(default_factory=FeatureConfig)
 
 
+def config_problems(cfg: TrainConfig) -> list[str]:
+    """Every value of ``cfg`` that no run can use, as ``key must be ..., got value``: found in the first second, not
+    after the data is loaded (or never: lr=0 trains nothing and exits 0)."""
+    m, sa = cfg.model, cfg.specaug
+    rules: list[tuple[str, object, bool, str]] = [
+        ("epochs", cfg.epochs, cfg.epochs > 0, "> 0"),
+        ("max_frames", cfg.max_frames, cfg.max_frames > 0, "> 0"),
+        ("lr", cfg.lr, cfg.lr > 0 and math.isfinite(cfg.lr), "> 0"),
+        ("warmup_steps", cfg.warmup_steps, cfg.warmup_steps >= 0, ">= 0"),
+        ("final_lr_ratio", cfg.final_lr_ratio, 0 <= cfg.final_lr_ratio <= 1, "in [0, 1]"),
+        ("weight_decay", cfg.weight_decay, cfg.weight_decay >= 0, ">= 0"),
+        ("grad_clip", cfg.grad_clip, cfg.grad_clip >= 0, ">= 0 (0: no clipping)"),
+        ("freq_warp", cfg.freq_warp, 0 <= cfg.freq_warp < 1, "in [0, 1)"),
+        ("sortagrad_epochs", cfg.sortagrad_epochs, cfg.sortagrad_epochs >= 0, ">= 0"),
+        ("num_threads", cfg.num_threads, cfg.num_threads >= 0, ">= 0"),
+        ("num_workers", cfg.num_workers, cfg.num_workers >= -1, ">= -1"),
+        ("dev_max_utts", cfg.dev_max_utts, cfg.dev_max_utts >= 0, ">= 0"),
+        ("log_interval", cfg.log_interval, cfg.log_interval >= 1, ">= 1"),
+        ("checkpoint_every_steps", cfg.checkpoint_every_steps, cfg.checkpoint_every_steps >= 0, ">= 0"),
+        ("keep_last", cfg.keep_last, cfg.keep_last >= 0, ">= 0"),
+        ("keep_best", cfg.keep_best, cfg.keep_best >= 0, ">= 0"),
+        ("max_steps", cfg.max_steps, cfg.max_steps >= 0, ">= 0"),
+        ("early_stop_patience", cfg.early_stop_patience, cfg.early_stop_patience >= 0, ">= 0"),
+        ("max_bad_steps", cfg.max_bad_steps, cfg.max_bad_steps >= 1, ">= 1"),
+        ("optimizer", cfg.optimizer, cfg.optimizer in ("adamw", "sgd"), "adamw or sgd"),
+        ("lr_schedule", cfg.lr_schedule, cfg.lr_schedule in ("cosine", "noam", "linear"), "cosine, noam or linear"),
+        ("amp", cfg.amp, cfg.amp in ("auto", "off", "bf16", "fp16"), "auto, off, bf16 or fp16"),
+        ("units", cfg.units, cfg.units in ("char", "bpe"), "char or bpe"),
+        ("features", cfg.features, cfg.features in ("stored", "on_the_fly"), "stored or on_the_fly"),
+        ("model.subsample", m.subsample, m.subsample >= 1, ">= 1"),
+        ("model.hidden_size", m.hidden_size, m.hidden_size >= 1, ">= 1"),
+        ("model.num_layers", m.num_layers, m.num_layers >= 1, ">= 1"),
+        ("model.proj_size", m.proj_size, 0 <= m.proj_size < m.hidden_size, "in [0, model.hidden_size)"),
+        ("model.dropout", m.dropout, 0 <= m.dropout < 1, "in [0, 1)"),
+        ("model.lifter", m.lifter, m.lifter >= 0, ">= 0"),
+        ("specaug.freq_masks", sa.freq_masks, sa.freq_masks >= 0, ">= 0"),
+        ("specaug.freq_width", sa.freq_width, sa.freq_width >= 0, ">= 0"),
+        ("specaug.time_masks", sa.time_masks, sa.time_masks >= 0, ">= 0"),
+        ("specaug.time_width", sa.time_width, sa.time_width >= 0, ">= 0"),
+        ("specaug.time_width_ratio", sa.time_width_ratio, 0 <= sa.time_width_ratio <= 1, "in [0, 1]"),
+        ("specaug.time_warp", sa.time_warp, sa.time_warp >= 0, ">= 0"),
+    ]
+    return [f"{key} must be {want}, got {value!r}" for key, value, ok, want in rules if not ok]
+
+
+def check_config(cfg: TrainConfig) -> None:
+    """Refuse, in one line, a configuration no run can use, or a resume that has nothing to resume from."""
+    problems = config_problems(cfg)
+    if problems:
+        raise ValueError("training configuration: " + "; ".join(problems))
+    if cfg.resume and Path(cfg.exp_dir).is_dir() and latest_checkpoint(cfg.exp_dir) is None:
+        bad = unloadable_checkpoints(cfg.exp_dir)
+        if bad:  # starting afresh would delete them and look like a resumed run
+            raise ValueError(f"{cfg.exp_dir}: resume=true, but none of its checkpoints can be loaded "
+                             f"({', '.join(bad)}; see the warnings above); remove them, or set resume=false to "
+                             "start afresh")
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -151,7 +210,7 @@ def _open_source(cfg: TrainConfig, data_dir: str, feats_dir: str):
 def load_split(data_dir: str, feats_dir: str, tokenizer, subsample: int, what: str,
                cfg: TrainConfig) -> tuple[CTCDataset, list[tuple[str, str]]]:
     """The usable utterances of a split, and ``(utt, reason)`` for those left out."""
-    dd = read_datadir(data_dir)
+    dd = read_datadir(data_dir, segments=cfg.features == "stored")  # stored: the store has cut the segments
     store = _open_source(cfg, data_dir, feats_dir)  # FeatureStore, or AudioSource for on-the-fly features
     ds = CTCDataset(store, dd.text, tokenizer)
     # CTC cannot emit a label sequence longer than the subsampled frame sequence: drop such
@@ -219,8 +278,7 @@ class Trainer:
     """One training run. ``Trainer(cfg).fit()`` is ``train(cfg)``; bench/train.py drives ``train_step`` itself."""
 
     def __init__(self, cfg: TrainConfig, ctx: DistContext | None = None, device: torch.device | None = None):
-        if not cfg.epochs > 0:  # before any data is read: a bad value fails in the first second
-            raise ValueError(f"epochs must be > 0, got {cfg.epochs}")
+        check_config(cfg)  # before any data is read: a bad value fails in the first second
         self.cfg = cfg
         self.ctx = ctx or DistContext()
         self.device = device or resolve_device(cfg.device)

@@ -9,6 +9,7 @@ cannot; that costs disk, never memory.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -19,7 +20,9 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from asr.data.audio import AudioError
+from asr.data.audio import AudioError, check_sample_rate, repair_nonfinite
+
+log = logging.getLogger(__name__)
 
 STDIN = "-"
 
@@ -37,6 +40,7 @@ class AudioStream:
         self.sample_rate = sample_rate
         self.block_seconds = block_seconds
         self.samples = 0
+        self.repaired = 0  # NaN/infinite source samples replaced (asr.data.audio.repair_nonfinite)
         self._array: np.ndarray | None = None
         self._file: sf.SoundFile | None = None
         self._tmp: str | None = None
@@ -45,6 +49,7 @@ class AudioStream:
             self._array = _mono(np.asarray(source))
             self.source_rate = source_rate or sample_rate
             self.source_frames = len(self._array)
+            check_sample_rate(self.source_rate, self.name)
         else:
             self.name = "<stdin>" if os.fspath(source) == STDIN else os.fspath(source)
             self._open(os.fspath(source))
@@ -70,6 +75,11 @@ class AudioStream:
             raise AudioError(f"{self.name}: not a readable audio file ({e})") from e
         self.source_rate = self._file.samplerate
         self.source_frames = self._file.frames
+        try:
+            check_sample_rate(self.source_rate, self.name)  # a 1 Hz header would be read as hours of audio
+        except AudioError:
+            self.close()
+            raise
 
     @property
     def duration(self) -> float:
@@ -82,6 +92,9 @@ class AudioStream:
             resampler = soxr.ResampleStream(self.source_rate, self.sample_rate, 1, dtype="float32")
         size = max(1, int(self.block_seconds * self.source_rate))
         for block in self._source_blocks(size):
+            # Before resampling: the resampler's filter would spread one NaN over its whole state.
+            block, n = repair_nonfinite(block, self.name)
+            self.repaired += n
             out = resampler.resample_chunk(block, last=False) if resampler else block
             if len(out):
                 self.samples += len(out)
@@ -91,6 +104,8 @@ class AudioStream:
             if len(tail):
                 self.samples += len(tail)
                 yield tail
+        if self.repaired:
+            log.warning("%s: repaired %d NaN/infinite sample(s) by interpolation", self.name, self.repaired)
 
     def _source_blocks(self, size: int) -> Iterator[np.ndarray]:
         if self._array is not None:
@@ -133,6 +148,10 @@ def _mono(x: np.ndarray) -> np.ndarray:
 
 def _spool_stdin() -> str:
     fd, path = tempfile.mkstemp(prefix="asr-stdin-")
-    with os.fdopen(fd, "wb") as f:
-        shutil.copyfileobj(sys.stdin.buffer, f, length=1 << 20)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            shutil.copyfileobj(sys.stdin.buffer, f, length=1 << 20)
+    except BaseException:  # interrupted or terminated (asr.cli turns SIGTERM into an exception) while copying
+        os.unlink(path)
+        raise
     return path

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from asr.config import add_config_arguments, config_from_args
 from asr.decode.commands import add_decode_options, decode_options
+from asr.io import check_output_dir, describe_os_error
 from asr.model.layout import BACKENDS
 from asr.transcribe.formats import FORMATS, render, write_outputs
 from asr.transcribe.segmenter import BATCH_SECONDS, VadConfig
@@ -84,6 +85,8 @@ def run_transcribe(args: argparse.Namespace) -> int:
     one_file_formats = ("srt", "vtt", "tsv", "all")  # several of these cannot share stdout
     if not args.output_dir and (args.output_format == "all" or several) and args.output_format in one_file_formats:
         raise ValueError(f"--output-format {args.output_format} with {len(args.files)} file(s) needs --output-dir")
+    if args.output_dir:  # a bad -o fails now, not after every file is decoded
+        check_output_dir(args.output_dir)
     rec = Recognizer(args.model_dir, args.device, backend=args.backend, decoder="greedy",
                      vad=config_from_args(VadConfig, args), batch_seconds=args.batch_seconds)
     rec.decoder = make_decoder(args.model_dir, rec.tokenizer, greedy=args.greedy, **decode_options(args))
@@ -101,7 +104,12 @@ def run_transcribe(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             failures += 1  # the (empty) outputs are still written, so every input has its files
         if args.output_dir:
-            write_outputs(transcript, args.output_dir, stem, formats)
+            try:
+                write_outputs(transcript, args.output_dir, stem, formats)
+            except OSError as e:  # disk full, permissions: this file failed, the next ones may not
+                print(f"error: {path}: {describe_os_error(e)}", file=sys.stderr)
+                failures += 1
+                continue
         elif args.output_format == "txt":
             print(f"{path}\t{transcript.text}" if several else render(transcript, "txt"), end="\n" if several else "")
         elif args.output_format == "json":

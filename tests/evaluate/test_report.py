@@ -64,7 +64,8 @@ def test_reports_on_a_real_data_dir(tiny_corpus, tmp_path, caplog):
     (tmp_path / "hyp.txt").write_text("".join(f"{u} {t}\n" for u, t in hyp.items()))
     out = tmp_path / "reports" / "test"
     assert asr_main(["score", str(data / "text"), str(tmp_path / "hyp.txt"), "--out-dir", str(out),
-                     "--data-dir", str(data), "--title", "tiny <test>"]) == 0
+                     "--data-dir", str(data), "--title", "tiny <test>",
+                     "--no-normalize"]) == 0  # as written: "<b>" must reach the report, escaped
     assert f"hyp.txt:2: utterance '{utts[1]}'" in caplog.text  # the empty hypothesis is named, not silent
 
     summary = json.loads((out / "summary.json").read_text())

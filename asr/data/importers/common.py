@@ -31,6 +31,7 @@ from pathlib import Path
 
 from asr.data.audio import SAMPLE_RATE
 from asr.data.datadir import DataDir, validate_datadir, write_datadir
+from asr.io import atomic_write_text
 from asr.text.normalize import normalize_text
 
 log = logging.getLogger(__name__)
@@ -41,13 +42,14 @@ AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".oga", ".aif", ".
 
 # Speaker ids may not contain '-': '-' separates speaker and utterance in utterance ids and sorts
 # below every character left in an id, which is what makes "sorted by utterance id" also
-# "grouped and sorted by speaker" (Kaldi's requirement for utt2spk/spk2utt).
-_SPK_BAD = re.compile(r"[^A-Za-z0-9_.]+")
-_UTT_BAD = re.compile(r"[^A-Za-z0-9_.\-]+")
+# "grouped and sorted by speaker" (Kaldi's requirement for utt2spk/spk2utt). Letters and digits of
+# any script are kept (\w is Unicode-aware): mapping them to '_' made 一.wav and 二.wav one id.
+_SPK_BAD = re.compile(r"[^\w.]+")
+_UTT_BAD = re.compile(r"[^\w.\-]+")
 
 
 def speaker_id(raw: str) -> str:
-    """A raw speaker label made safe for ids (``[A-Za-z0-9_.]``, never empty)."""
+    """A raw speaker label made safe for ids (letters, digits, ``_`` and ``.``; never empty)."""
     return _SPK_BAD.sub("_", raw.strip()).strip("_") or "unknown"
 
 
@@ -203,7 +205,7 @@ def write_split(utts: list[Utterance], out_dir: str | os.PathLike, report: Impor
     out.mkdir(parents=True, exist_ok=True)
     if dd.wav:
         write_datadir(dd, out)
-        (out / ORIG_TEXT_FILE).write_text("".join(f"{u} {orig[u]}\n" for u in dd.utt_ids), encoding="utf-8")
+        atomic_write_text(out / ORIG_TEXT_FILE, "".join(f"{u} {orig[u]}\n" for u in dd.utt_ids))
         problems = validate_datadir(out, check_audio=False)
         if problems:
             raise RuntimeError(f"{out}: importer wrote an invalid data dir: {problems[:3]}")
@@ -216,4 +218,4 @@ def _write_report(res: SplitResult) -> None:
     lines = [f"# {res.name}: {res.num_utts} utterances, {res.hours:.2f} h, {len(res.report.problems)} skipped"]
     lines += [f"skipped: {p}" for p in res.report.problems]
     lines += [f"note: {n}" for n in res.report.notes]
-    (res.out_dir / REPORT_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    atomic_write_text(res.out_dir / REPORT_FILE, "\n".join(lines) + "\n")

@@ -159,4 +159,25 @@ def import_folder(src: str | Path, out_dir: str | Path, args: FolderOptions | No
     for audio in audio_files:
         if audio.resolve() not in transcribed:
             report.skip(f"{audio}: no transcript")
-    return write_split(utts, out_dir, report, args.min_sample_rate, args.nj)
+    return write_split(_unique_ids(utts, report), out_dir, report, args.min_sample_rate, args.nj)
+
+
+def _unique_ids(utts: list[Utterance], report: ImportReport) -> list[Utterance]:
+    """Different files whose names map to one id (``a b.wav`` and ``a_b.wav``) get ``-2``, ``-3``... suffixes,
+    noted in the report; the same file listed twice stays a duplicate (write_split skips and reports it)."""
+    first: dict[str, Path] = {}
+    taken = {u.utt for u in utts}
+    out = []
+    for u in utts:
+        audio = u.audio.resolve()
+        if u.utt in first and first[u.utt] != audio:
+            n = 2
+            while f"{u.utt}-{n}" in taken:
+                n += 1
+            new = f"{u.utt}-{n}"
+            report.note(f"{u.audio}: its id {u.utt!r} is also {first[u.utt]}'s; renamed {new!r}")
+            taken.add(new)
+            u = Utterance(new, u.spk, u.audio, u.text, u.source)
+        first.setdefault(u.utt, audio)
+        out.append(u)
+    return out
