@@ -143,7 +143,7 @@ def check_text_file(path: str | os.PathLike, probe_bytes: int = 1 << 16) -> None
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as e:
-        if e.start < len(head) - 3:  # not just a character cut at the end of the probe
+        if len(head) < probe_bytes or e.start < len(head) - 3:  # not just a character cut by the probe's end
             raise _undecodable(path, head, e) from None
 
 

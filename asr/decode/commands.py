@@ -78,10 +78,10 @@ def run_decode(args: argparse.Namespace) -> int:
         raise ValueError(f"--nj {args.nj}: must be >= 0 (0: one process per CPU core)")
     # Everything that can be checked is, before the model loads and the data is decoded.
     num_utts = len(read_datadir(args.data_dir, segments=True))
-    check_output_dir(args.out_dir)
     cfg = resolve_decode_config(args.model_dir, greedy=args.greedy, **decode_options(args))
     runtime = ModelRuntime(args.model_dir, args.device)
     decoder = build_decoder(cfg, runtime.tokenizer)
+    check_output_dir(args.out_dir)  # created only once the model and its decoder are known to load
     log.info("%s: %s decoding%s", args.data_dir, cfg.name,
              f" (lm {cfg.lm}, alpha {cfg.lm_weight:g}, beta {cfg.word_score:g})" if cfg.lm else "")
     skipped: dict[str, str] = {}

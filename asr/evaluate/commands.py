@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from asr.io import check_output_dir
+
 
 def add_score_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``asr score``."""
@@ -40,6 +42,8 @@ def run_score(args: argparse.Namespace) -> int:
     """Score, print the report; with ``--out-dir`` also write its files."""
     from asr.evaluate.scoring import format_report, read_transcripts, read_utt2spk, score
 
+    if args.out_dir:
+        check_output_dir(args.out_dir)
     utt2spk, audio = None, None
     if args.data_dir:  # speakers and audio (for the HTML report's players) from the data directory
         from asr.data.datadir import read_datadir

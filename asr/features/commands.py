@@ -10,6 +10,7 @@ import argparse
 from asr.config import add_config_arguments, config_from_args
 from asr.features.config import FeatureConfig
 from asr.features.store import DTYPES, UTTS_PER_SHARD
+from asr.io import check_output_dir
 
 
 def add_features_arguments(p: argparse.ArgumentParser) -> None:
@@ -45,6 +46,7 @@ def run_features(args: argparse.Namespace) -> int:
         if n < 1 or not 0 <= i < n:
             raise ValueError(f"--shard {args.shard}: needs 0 <= I < N (shards are numbered from 0)")
     cfg = config_from_args(FeatureConfig, args)
+    check_output_dir(args.out_dir)  # before the first shard is computed
     from asr.features.extract import extract_features
 
     res = extract_features(args.data_dir, args.out_dir, cfg, nj=args.nj, compute_cmvn=args.cmvn, dtype=args.dtype,
