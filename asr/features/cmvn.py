@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 
-from asr.io import atomic_write_text
+from asr.io import InputError, atomic_write_text, read_text
 
 CMVN_FILE = "cmvn.json"
 
@@ -78,5 +77,12 @@ class CMVNStats:
 
 def load_cmvn(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(mean (F,), std (F,))`` float32 from a saved cmvn.json."""
-    data = json.loads(Path(path).read_text())
-    return np.asarray(data["mean"], dtype=np.float32), np.asarray(data["std"], dtype=np.float32)
+    try:
+        data = json.loads(read_text(path))
+        mean, std = np.asarray(data["mean"], dtype=np.float32), np.asarray(data["std"], dtype=np.float32)
+    except (ValueError, TypeError, KeyError) as e:  # hand-edited or truncated: name the file
+        raise InputError(f"{path}: not CMVN statistics ({type(e).__name__}: {e}); recompute them with "
+                         "`asr features --cmvn`") from None
+    if mean.shape != std.shape or mean.ndim != 1 or not (np.isfinite(mean).all() and (std > 0).all()):
+        raise InputError(f"{path}: mean and std must be equal-length vectors, finite, std > 0")
+    return mean, std

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from asr.features.config import FeatureConfig
-from asr.io import atomic_write_text
+from asr.io import InputError, atomic_write_text, read_text
 
 FORMAT = 2
 SHARD_DIR = "shards"
@@ -161,11 +161,15 @@ class FeatureStore:
         self.dir = Path(directory)
         if not (self.dir / INDEX_FILE).is_file():
             raise FileNotFoundError(f"{self.dir}: no {INDEX_FILE}; feature extraction did not finish here")
-        meta = json.loads((self.dir / CONFIG_FILE).read_text())
-        self.cfg = FeatureConfig(**meta["feature"])
-        self.dim = int(meta["dim"])
-        self.dtype = np.dtype(meta["dtype"])
-        self.num_shards = int(meta.get("num_shards", 1))
+        try:
+            meta = json.loads(read_text(self.dir / CONFIG_FILE))
+            self.cfg = FeatureConfig(**meta["feature"])
+            self.dim = int(meta["dim"])
+            self.dtype = np.dtype(meta["dtype"])
+            self.num_shards = int(meta.get("num_shards", 1))
+        except (ValueError, TypeError, KeyError) as e:  # hand-edited or from another tool: name the file
+            raise InputError(f"{self.dir / CONFIG_FILE}: not a feature store configuration ({type(e).__name__}: "
+                             f"{e}); recompute the store with `asr features`") from None
         self._legacy = "num_shards" not in meta
         utts, shards, offsets, frames = [], [], [], []
         with open(self.dir / INDEX_FILE) as f:

@@ -126,6 +126,17 @@ def _train(b: Bench, *overrides: str, config: str | None = None, exp: str | None
     return ["train", *(["--config", config] if config else []), *base, *overrides]
 
 
+def _train_on_store(b: Bench, damage: str, content: str) -> list[str]:
+    """Train on a real (tiny) feature store whose file ``damage`` holds ``content``: fails before the first step."""
+    from asr.features.extract import extract_features
+
+    data = b.data()
+    extract_features(data, b.tmp / "feats", compute_cmvn=True)
+    (b.tmp / "feats" / damage).write_text(content)
+    return ["train", f"exp_dir={b.path('exp')}", f"train_data={data}", f"train_feats={b.path('feats')}",
+            f"dev_data={data}", f"dev_feats={b.path('feats')}", "model.hidden_size=8", "model.num_layers=1"]
+
+
 def _features(b: Bench, *extra: str, data: str | None = None) -> list[str]:
     return ["features", data or b.data(), b.path("feats"), "--nj", "1", *extra]
 
@@ -392,6 +403,10 @@ CASES = [
     Case("train: resume with only unloadable checkpoints",
          lambda b: _train(b, "resume=true", exp=_exp_with_garbage(b)),
          ("resume=true, but none of its checkpoints can be loaded (epoch-1.pt",), check=_garbage_kept),
+    Case("train: feature store configuration damaged", lambda b: _train_on_store(b, "feature_config.json", "{}"),
+         ("feature_config.json: not a feature store configuration (KeyError",)),
+    Case("train: CMVN statistics truncated", lambda b: _train_on_store(b, "cmvn.json", '{"mean": [0.1, 0.2'),
+         ("cmvn.json: not CMVN statistics (JSONDecodeError",)),
     Case("augment: misspelt key", lambda b: ["augment", b.data(), b.path("aug"), "noise.prb=0.5"],
          ("unknown key(s) ['prb'] (did you mean 'prob'?)",), absent=("aug",)),
     Case("augment: unknown key in the YAML",
