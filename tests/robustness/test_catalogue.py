@@ -112,6 +112,17 @@ def _folder_with(b: Bench, good: dict[str, str], bad: dict[str, str | bytes]) ->
     return src
 
 
+def _blocked_output(b: Bench) -> str:
+    """An output directory where speech.txt cannot be written (a directory holds its name), as a full disk
+    or a permission problem would stop one file's output and not the next one's."""
+    (b.tmp / "o" / "speech.txt").mkdir(parents=True)
+    return b.path("o")
+
+
+def _other_written(b: Bench, _out: str) -> None:
+    assert (b.tmp / "o" / "other.txt").is_file()
+
+
 def _exp_with_garbage(b: Bench) -> str:
     return str(Path(b.write("exp/epoch-1.pt", b"not a checkpoint")).parent)
 
@@ -562,6 +573,9 @@ CASES = [
          lambda b: _transcribe(b, b.path("none.wav"), str(b.speech), extra=("-o", b.path("o"))),
          ("1 of 2 file(s) failed",), kind=SKIPPED,
          check=lambda b, _: (b.tmp / "o" / "speech.txt").is_file() or pytest.fail("speech.txt")),
+    Case("transcribe: an output that cannot be written fails that file only",
+         lambda b: _transcribe(b, str(b.speech), b.wav("other.wav"), extra=("-o", _blocked_output(b))),
+         ("speech.wav:", "speech.txt", "Is a directory"), check=_other_written),
     Case("transcribe: srt of two files to stdout", lambda b: _transcribe(b, str(b.speech), str(b.speech),
                                                                         extra=("-f", "srt")),
          ("--output-format srt with 2 file(s) needs --output-dir",)),
