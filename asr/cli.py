@@ -14,6 +14,8 @@ import logging
 import os
 import signal
 import sys
+import threading
+from collections.abc import Callable
 from types import FrameType, ModuleType
 
 from asr.data import commands as data
@@ -97,7 +99,7 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main process so that ``finally`` blocks remove temporary files."""
 
 
-def _on_sigterm(main_pid: int):
+def _on_sigterm(main_pid: int) -> Callable[[int, FrameType | None], None]:
     def handler(signum: int, frame: FrameType | None) -> None:
         if os.getpid() != main_pid:  # a forked worker dies as it would have (its parent cleans up)
             signal.signal(signum, signal.SIG_DFL)
@@ -113,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     debug = args.debug or os.environ.get(DEBUG_ENV, "") not in ("", "0")
     log = logging.getLogger("asr")
     previous = None
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # not under a host (pytest, uvicorn) that set one
+    # Only the main thread may set handlers; a host that set its own (an embedding program) keeps it.
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         previous = signal.signal(signal.SIGTERM, _on_sigterm(os.getpid()))
     try:
         return args.func(args)
