@@ -345,6 +345,17 @@ def validate_datadir(directory: str | os.PathLike, check_audio: bool = True) -> 
                 if utt_table == "wav.scp" and durations[rec] < MIN_UTT_SECONDS:
                     problems.append(f"{where} lasts {durations[rec]:.3f} s, shorter than one "
                                     f"{1000 * MIN_UTT_SECONDS:.0f} ms feature frame: {p}")
+                listed = tables.get("utt2dur", {}).get(rec, (0, ""))
+                if utt_table == "wav.scp" and listed[1]:
+                    try:
+                        said = float(listed[1])
+                    except ValueError:
+                        said = None  # reported above
+                    # Batching and on-the-fly training trust utt2dur: a wrong one (a stale copy, a bad header
+                    # at import) mis-sizes batches.
+                    if said is not None and abs(said - durations[rec]) > max(0.1, 0.1 * durations[rec]):
+                        problems.append(f"{d / 'utt2dur'}:{listed[0]}: {rec!r} is listed as {said:g} s, but its "
+                                        f"audio lasts {durations[rec]:.3f} s ({p})")
         for utt, (lineno, value) in tables.get(SEGMENTS, {}).items():
             seg = parse_segment(utt, value)
             if isinstance(seg, str) or seg[0] not in durations:
