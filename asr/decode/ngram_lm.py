@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from asr.config import option
-from asr.io import atomic_path, check_text_file
+from asr.io import atomic_path
 from asr.text.tokenizer import read_training_text
 
 log = logging.getLogger(__name__)
@@ -175,7 +175,6 @@ def read_sentences(path: str | os.PathLike, unit: str = "word", normalized: bool
     text_file = Path(path) / "text" if Path(path).is_dir() else Path(path)
     if not text_file.is_file():
         raise FileNotFoundError(f"{text_file}: no such LM training text")
-    check_text_file(text_file)  # a PNG or a wav read as text would make an LM of garbage
     for text in read_training_text(path, normalized):
         yield text_units(text, unit)
 

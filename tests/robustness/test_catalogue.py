@@ -536,6 +536,11 @@ CASES = [
          ("t.txt:2: byte 0xe9 is not UTF-8",), absent=("lm",)),
     Case("lm: no such text", lambda b: _lm(b, text=b.path("none.txt")), ("none.txt: no such LM training text",),
          absent=("lm",)),
+    Case("tokenizer: a PNG as text", lambda b: ["tokenizer", "--type", "char", b.write("pic.png", PNG), b.path("tok")],
+         ("pic.png: not a text file",), absent=("tok",)),
+    Case("tokenizer: latin-1 text",
+         lambda b: ["tokenizer", "--type", "bpe", b.write("t.txt", b"caf\xe9 au lait\n"), b.path("tok")],
+         ("t.txt:1: byte 0xe9 is not UTF-8",), absent=("tok",)),
     # ---------------------------------------------------------------------------------------------- score
     Case("score: capitals, punctuation and digits are normalized",
          lambda b: _score(b, "u1 Hello, World! I have 2 cats.\n", "u1 hello world i have two cats\n"),
