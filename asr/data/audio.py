@@ -9,15 +9,12 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from asr.data.rates import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 from asr.io import InputError, atomic_path
 
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
-# Audio rates the tools accept: below, a header is wrong (a 1 Hz "wav" would be read as hours of
-# audio); above, no recording equipment writes it.
-MIN_SAMPLE_RATE = 1000
-MAX_SAMPLE_RATE = 384000
 # Up to this share of non-finite samples (a few NaN/inf from a broken float writer) is repaired;
 # more is no recording.
 MAX_NONFINITE_SHARE = 0.01

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from asr.data.rates import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 from asr.io import InputError, atomic_path
 
 log = logging.getLogger(__name__)
@@ -254,8 +255,6 @@ def validate_datadir(directory: str | os.PathLike, check_audio: bool = True) -> 
     (or segment) lasts at least one feature frame (when ``check_audio``).
     """
     import soundfile as sf
-
-    from asr.data.audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 
     d = Path(directory)
     problems: list[str] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from asr.config import option
-from asr.data.audio import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
+from asr.data.rates import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 
 BACKENDS = ("torchaudio", "librosa", "kaldi")
 UTT_NORMS = ("none", "mean", "meanvar")

@@ -53,8 +53,8 @@ def test_early_stopping(small_run_args, tmp_path):
     from asr.config import load_config
     from asr.train.trainer import TrainConfig, train
 
-    # lr=0: dev WER never improves after epoch 1, so patience 1 stops after epoch 2.
-    cfg = load_config(TrainConfig, None, small_run_args(tmp_path, "epochs=5", "lr=0", "early_stop_patience=1",
+    # lr=1e-12: dev WER never improves after epoch 1, so patience 1 stops after epoch 2 (lr=0 is refused).
+    cfg = load_config(TrainConfig, None, small_run_args(tmp_path, "epochs=5", "lr=1e-12", "early_stop_patience=1",
                                                         "max_frames=6000", IN_PROCESS))
     result = train(cfg)
     assert result["stopped"] == "early_stop" and len(result["history"]) == 2
