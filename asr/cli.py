@@ -26,9 +26,9 @@ from asr.io import describe_os_error
 from asr.model import commands as model
 from asr.release import commands as release
 from asr.serve import commands as serve
+from asr.stream import commands as stream
 from asr.text import commands as text
 from asr.train import commands as train
-from asr.transcribe import commands as transcribe
 
 FORMATTER = argparse.ArgumentDefaultsHelpFormatter
 
@@ -45,7 +45,7 @@ COMMANDS: tuple[tuple[str, ModuleType, str, str], ...] = (
     ("lm", decode, "lm", "build an n-gram LM (interpolated modified Kneser-Ney, ARPA) and its lexicon"),
     ("tune-lm", decode, "tune", "grid-search LM weight/word score on a dev set; store them in the model dir"),
     ("score", evaluate, "score", "WER/CER of hypotheses against references"),
-    ("transcribe", transcribe, "transcribe", "transcribe audio files of any length (txt/json/srt/vtt/tsv)"),
+    ("transcribe", stream, "transcribe", "audio files of any length to txt/json/srt/vtt/tsv; --stream: as it arrives"),
     ("serve", serve, "serve", "OpenAI-compatible transcription server (/v1/audio/transcriptions) and a web page"),
     ("models", release, "models", "the model shipped in the package and its card's figures"),
     ("bundle", release, "bundle", "make a tuned model directory the package's shipped model (fp16, gzipped LM, card)"),

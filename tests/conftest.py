@@ -51,3 +51,24 @@ def overfit_run(tiny_corpus, tiny_feats, tmp_path_factory) -> dict:
                       plots=False, tensorboard=False, probe_memory=False, keep_last=1)
     result = train(cfg)
     return {"result": result, "data": root / "data", "texts": few.text, "model_dir": Path(result["model_dir"])}
+
+
+@pytest.fixture(scope="session")
+def stream_run(overfit_run, tmp_path_factory) -> dict:
+    """A streaming model (an LC-BLSTM, asr.model.lc_blstm): the overfit model fine-tuned chunked.
+
+    ``model_dir`` (chunks of 4 steps, 2 steps of right context), ``data`` and ``texts`` (its 4 memorized
+    utterances)."""
+    from asr.model.encoder import ModelConfig
+    from asr.train.trainer import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("stream")
+    data, feats = overfit_run["data"], overfit_run["data"].parent / "feats"
+    cfg = TrainConfig(exp_dir=str(root / "exp"), train_data=str(data), train_feats=str(feats),
+                      dev_data=str(data), dev_feats=str(feats), init_from=str(overfit_run["model_dir"]),
+                      model=ModelConfig(hidden_size=128, num_layers=2, dropout=0.0, chunk_size=4, right_context=2,
+                                        running_cmn=0),
+                      epochs=40, lr=1e-3, warmup_steps=5, final_lr_ratio=0.1, num_threads=2,
+                      plots=False, tensorboard=False, probe_memory=False, keep_last=1)
+    result = train(cfg)
+    return {"result": result, "data": data, "texts": overfit_run["texts"], "model_dir": Path(result["model_dir"])}

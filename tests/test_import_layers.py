@@ -135,6 +135,7 @@ LAYERS = (
     ("asr.model",),
     ("asr.decode",),
     ("asr.train", "asr.transcribe"),
+    ("asr.stream",),
     ("asr.release", "asr.serve"),
     ("asr.cli",),
 )

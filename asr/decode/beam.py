@@ -194,6 +194,13 @@ class BeamSearchDecoder:
                 out.append(self._clean(hyps[0].tokens.tolist()))
         return out
 
+    def stream(self) -> BeamStream:
+        """An incremental search over log-probs that arrive in pieces (asr.stream): its own copy of
+        the search (the LM and lexicon are shared), so several streams can run at once."""
+        if self.bpe:
+            raise ValueError("streaming beam search supports character units (BPE: use greedy)")
+        return BeamStream(BeamSearchDecoder(self.tokenizer, self.cfg, self._loaded))
+
     def _close_last_word(self, emissions: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(B, T, V)`` log-probs with one frame appended to each utterance where only blank and ``|`` may be.
 
@@ -224,6 +231,68 @@ class BeamSearchDecoder:
         while out and out[-1] == space:
             out.pop()
         return out
+
+
+class BeamStream:
+    """ctc_decoder's ``decode_begin`` / ``decode_step`` / ``decode_end`` over one stream.
+
+    ``step(log_probs (n, V))`` extends the search; :meth:`partial` is the best hypothesis so far and
+    :meth:`stable` the words every hypothesis in the beam agrees on (they can no longer change);
+    :meth:`end` closes the last word and returns the final unit ids, after which ``step`` starts anew.
+    """
+
+    def __init__(self, parent: BeamSearchDecoder):
+        self.parent = parent
+        self.search = parent._decoder
+        self.steps = 0
+
+    def step(self, log_probs: torch.Tensor) -> None:
+        if log_probs.shape[0] == 0:
+            return
+        if self.steps == 0:
+            self.search.decode_begin()
+        self.search.decode_step(log_probs.detach().float().cpu().contiguous())
+        self.steps += log_probs.shape[0]
+
+    def _hypotheses(self) -> list:
+        return self.search._to_hypo(self.search.decoder.get_all_final_hypothesis()) if self.steps else []
+
+    def _ids(self, hyp) -> list[int]:
+        if self.parent._loaded["lexicon"] is not None:
+            return self.parent.tokenizer.encode(" ".join(hyp.words)) if hyp.words else []
+        return self.parent._clean(hyp.tokens.tolist())
+
+    def partial(self) -> list[int]:
+        hyps = self._hypotheses()
+        return self._ids(hyps[0]) if hyps else []
+
+    def stable(self) -> list[int]:
+        """Unit ids of the words that begin every hypothesis of the beam (lexicon search)."""
+        hyps = self._hypotheses()
+        if not hyps or self.parent._loaded["lexicon"] is None:
+            return []
+        common = list(hyps[0].words)
+        for h in hyps[1:]:
+            n = 0
+            while n < min(len(common), len(h.words)) and common[n] == h.words[n]:
+                n += 1
+            common = common[:n]
+        return self.parent.tokenizer.encode(" ".join(common)) if common else []
+
+    def end(self) -> list[int]:
+        """Finish the utterance (or segment): the best hypothesis' unit ids; the next ``step`` begins anew."""
+        if not self.steps:
+            return []
+        if self.parent._loaded["lexicon"] is not None:  # a free separator frame ends the last word
+            v = len(self.parent.tokens)
+            close = torch.full((1, v), NEVER)
+            close[0, self.parent.tokenizer.blank_id] = 0.0
+            close[0, self.parent.tokens.index(WORD_SEP)] = 0.0
+            self.search.decode_step(close)
+        self.search.decode_end()
+        hyps = self.search.get_final_hypothesis()
+        self.steps = 0
+        return self._ids(hyps[0]) if hyps else []
 
 
 def _lexicon_words(path: str | os.PathLike) -> set[str]:

@@ -20,6 +20,24 @@ def utterance_mean_norm(feats: torch.Tensor, lengths: torch.Tensor) -> torch.Ten
     return (feats - mean) * mask
 
 
+def running_mean_norm(feats: torch.Tensor, lengths: torch.Tensor, prior: int,
+                      past_sum: torch.Tensor | None = None, past_count: int = 0) -> torch.Tensor:
+    """Subtract from each frame the mean of the utterance's frames up to it: ``(B, T, F)`` -> ``(B, T, F)``.
+
+    The causal form of :func:`utterance_mean_norm`, for streaming models: frame ``t``'s mean is
+    ``(sum of frames 0..t) / (t + 1 + prior)``, as if ``prior`` frames at the global mean (0 after CMVN)
+    came first, so that the first frames are not normalized to nothing. ``past_sum (B, F)`` and
+    ``past_count`` continue a stream whose earlier frames were normalized by an earlier call.
+    """
+    mask = (torch.arange(feats.shape[1], device=feats.device).unsqueeze(0)
+            < lengths.to(feats.device).unsqueeze(1)).unsqueeze(-1)  # (B, T, 1)
+    sums = (feats * mask).cumsum(1)
+    if past_sum is not None:
+        sums = sums + past_sum.unsqueeze(1)
+    count = torch.arange(1, feats.shape[1] + 1, device=feats.device, dtype=feats.dtype) + past_count + prior
+    return (feats - sums / count.view(1, -1, 1)) * mask
+
+
 def cepstral_smoother(num_bins: int, keep: int) -> torch.Tensor:
     """``(F, F)`` matrix that keeps the first ``keep`` DCT-II coefficients of a frame: ``frames @ M``.
 
@@ -57,6 +75,12 @@ class CTCModel(nn.Module):
         self.cmvn_std.copy_(torch.as_tensor(std, dtype=torch.float32))
 
     def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        feats = self.normalize(feats, lengths)
+        enc, out_lengths = self.encoder(feats, lengths)  # packing wants the lengths on the CPU
+        return self.head(enc).log_softmax(dim=-1), out_lengths
+
+    def normalize(self, feats: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Log-mel ``(B, T, F)`` -> the encoder's input ``(B, T, F)``: CMVN, per-utterance norms, liftering."""
         feats = (feats - self.cmvn_mean) / self.cmvn_std
         # Padding must read as zeros after normalization, as past the end of a lone utterance (stack_frames
         # pads with zeros): else the last stacked frame of an utterance would depend on its batch-mates.
@@ -66,10 +90,11 @@ class CTCModel(nn.Module):
         feats = feats.masked_fill(pad.unsqueeze(-1), 0.0)
         if self.cfg.utterance_cmn:
             feats = utterance_mean_norm(feats, dev_lengths)
+        if self.cfg.running_cmn:
+            feats = running_mean_norm(feats, dev_lengths, self.cfg.running_cmn)
         if self.smoother is not None:  # padding frames stay zero: the smoother mixes bins, not frames
             feats = feats @ self.smoother
-        enc, out_lengths = self.encoder(feats, lengths)  # packing wants the lengths on the CPU
-        return self.head(enc).log_softmax(dim=-1), out_lengths
+        return feats
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())

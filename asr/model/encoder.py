@@ -8,6 +8,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from asr.model.lc_blstm import lc_blstm_forward
+
 
 @dataclass
 class ModelConfig:
@@ -22,6 +24,24 @@ class ModelConfig:
     vocab_size: int = 0  # set from the unit set at training time
     utterance_cmn: bool = False  # also subtract each utterance's own mean (after global CMVN)
     lifter: int = 0  # keep this many cepstral coefficients of each normalized frame (0: all; see CTCModel)
+    # Streaming (asr.model.lc_blstm): chunks of chunk_size encoder steps, each also seeing right_context
+    # more; 0 = the offline BiLSTM over whole utterances.
+    chunk_size: int = 0
+    right_context: int = 0
+    running_cmn: int = 0  # subtract the running mean of the frames so far, prior of N frames at 0 (0: off)
+
+    def __post_init__(self):
+        if self.chunk_size < 0 or self.right_context < 0 or self.running_cmn < 0:
+            raise ValueError("model: chunk_size, right_context and running_cmn must be >= 0")
+        if self.right_context and not self.chunk_size:
+            raise ValueError("model: right_context needs chunk_size > 0 (a streaming model)")
+        if self.streaming and self.utterance_cmn:
+            raise ValueError("model: utterance_cmn needs the whole utterance, so a streaming model (chunk_size > 0) "
+                             "cannot use it; use running_cmn (e.g. 100) instead")
+
+    @property
+    def streaming(self) -> bool:
+        return self.chunk_size > 0
 
 
 def stack_frames(feats: torch.Tensor, lengths: torch.Tensor, factor: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -54,6 +74,9 @@ def _exporting() -> bool:
 class BiLSTMEncoder(nn.Module):
     """Features ``(B, T, F)`` -> encodings ``(B, T', D)`` with ``T' = ceil(T / subsample)``.
 
+    A streaming config (``chunk_size > 0``) runs the same weights as a latency-controlled BiLSTM
+    (asr.model.lc_blstm); otherwise each direction sees the whole utterance, as below.
+
     Padding never enters the backward direction of any layer, and the encodings of padding frames are 0.
     Two implementations of that one function: on a GPU (and for ONNX export) packed sequences, which
     cuDNN runs natively; on the CPU one padded single-direction LSTM call per layer and direction, the
@@ -81,6 +104,9 @@ class BiLSTMEncoder(nn.Module):
 
     def forward(self, feats: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x, out_lengths = stack_frames(feats, lengths, self.cfg.subsample)
+        if self.cfg.streaming:
+            return lc_blstm_forward(self.lstm, x, out_lengths, self.cfg.chunk_size, self.cfg.right_context,
+                                    self.training), out_lengths
         # (oneDNN has no LSTM with projections: those stay on the packed path.)
         if x.device.type == "cpu" and not self.cfg.proj_size and not _exporting():
             return self.forward_by_direction(x, out_lengths), out_lengths

@@ -47,6 +47,9 @@ def export_onnx(model: CTCModel, path: str | os.PathLike, metadata: dict[str, st
     if model.cfg.proj_size:
         raise ValueError(f"ONNX has no LSTM with output projection: cannot export a model with "
                          f"proj_size={model.cfg.proj_size} (use the PyTorch backend)")
+    if model.cfg.streaming:  # its chunk loop would be traced for one length only
+        raise ValueError("a streaming (chunk_size > 0) model runs chunk by chunk: it cannot be exported as one "
+                         "ONNX graph (use the PyTorch backend)")
     path = Path(path)
     model = model.to("cpu").eval()
     frames = 10 * model.cfg.subsample + 1  # not a multiple of subsample: see the module docstring

@@ -1,4 +1,5 @@
-"""The Starlette app: ``POST /v1/audio/transcriptions``, ``GET /v1/models``, ``GET /health`` and the page at ``/``.
+"""The Starlette app: ``POST /v1/audio/transcriptions``, ``GET /v1/models``, ``GET /health``, the page at ``/``,
+and live transcription over the WebSocket ``/v1/audio/stream`` (asr.serve.streaming).
 
 Every error is a JSON body in OpenAI's shape (asr.serve.errors): 400 bad field or undecodable audio,
 401 missing/wrong API key, 413 upload or audio too large, 503 queue full (with Retry-After), 500 a
@@ -18,20 +19,22 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from asr.data.audio import AudioError
 from asr.serve.engine import Engine
 from asr.serve.errors import INVALID, SERVER, ApiError, error_body, overloaded
 from asr.serve.openai_format import response_body
+from asr.serve.streaming import StreamEndpoint
 from asr.serve.upload import copy_upload, read_form, remove, temp_path
 
 log = logging.getLogger(__name__)
 PAGE = Path(__file__).resolve().parent / "static" / "index.html"
 
 
-def create_app(engine: Engine, model_id: str, api_key: str | None = None) -> Starlette:
-    """The server of ``engine``'s model, named ``model_id`` in /v1/models; ``api_key``: required Bearer token."""
+def create_app(engine: Engine, model_id: str, api_key: str | None = None, streaming=None) -> Starlette:
+    """The server of ``engine``'s model, named ``model_id`` in /v1/models; ``api_key``: required Bearer token;
+    ``streaming``: a StreamingRecognizer for ``/v1/audio/stream`` (asr.serve.streaming), or None."""
     cfg = engine.cfg
     created = int(time.time())
     page = PAGE.read_text()
@@ -86,6 +89,7 @@ def create_app(engine: Engine, model_id: str, api_key: str | None = None) -> Sta
     async def health(request: Request) -> Response:
         ok = engine.healthy
         return JSONResponse({"status": "ok" if ok else "error", "model": model_id, "active_requests": active,
+                             "streaming": streaming is not None, "active_streams": stream_endpoint.active,
                              "max_queue": cfg.max_queue, "workers": cfg.n_workers, "batches": engine.batches},
                             200 if ok else 503)
 
@@ -98,7 +102,9 @@ def create_app(engine: Engine, model_id: str, api_key: str | None = None) -> Sta
         yield
         await engine.stop()
 
+    stream_endpoint = StreamEndpoint(streaming, cfg.max_streams, api_key)
     routes = [Route("/v1/audio/transcriptions", transcriptions, methods=["POST"]),
+              WebSocketRoute("/v1/audio/stream", stream_endpoint.handle),
               Route("/v1/models", models), Route("/v1/models/{model}", model),
               Route("/health", health), Route("/", index)]
     handlers = {ApiError: _api_error, HTTPException: _http_error, Exception: _server_error}

@@ -34,6 +34,8 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", default="auto", choices=BACKENDS,
                    help="network runtime (onnx: model.onnx on the CPU); auto: PyTorch, or model.onnx in a directory "
                         "without weights")
+    p.add_argument("--stream-model", help="streaming model directory for live transcription (/v1/audio/stream and "
+                                          "the page's live captions; default: none)")
     p.add_argument("--beam", action="store_true", help="the model's tuned beam search (decode.json) instead of "
                                                        "greedy: better WER, slower")
     add_config_arguments(p.add_argument_group("load and limits"), ServeConfig)
@@ -63,7 +65,15 @@ def run_serve(args: argparse.Namespace) -> int:
         log.warning("listening on %s without an API key: anyone who reaches it can use it (--api-key)", args.host)
     log.info("%s: %s backend, %s decoding, %d worker(s); page on http://%s:%d/", rec.model_dir, rec.backend,
              rec.decoder.name, cfg.n_workers, args.host, args.port)
-    run(create_app(Engine(rec, cfg), model_id, api_key), args.host, args.port, log_level=args.log_level.lower())
+    streaming = None
+    if args.stream_model:
+        from asr.stream.recognizer import StreamingRecognizer
+
+        streaming = StreamingRecognizer(args.stream_model, args.device, decoder="beam" if args.beam else "greedy")
+        log.info("%s: live streams on ws://%s:%d/v1/audio/stream (at most %d)", args.stream_model, args.host,
+                 args.port, cfg.max_streams)
+    run(create_app(Engine(rec, cfg), model_id, api_key, streaming), args.host, args.port,
+        log_level=args.log_level.lower())
     return 0
 
 

@@ -26,6 +26,7 @@ class ServeConfig:
     # 30 s, not 60: smaller batches spread over both workers (bench/serve.py, 5 s clips, 16 clients, the bundled
     # model: p95 0.461 s at 30, 0.542 s at 60; 45 and 43 requests/s)
     batch_seconds: float = option(30.0, help="most audio in one batched forward pass, seconds")
+    max_streams: int = option(8, help="live WebSocket streams open at once (/v1/audio/stream); more are refused")
     tmp_dir: str = option("", help="where uploads are written while decoded (empty: the system's temp dir)")
 
     @property

@@ -103,6 +103,9 @@ class TrainConfig:
     keep_last: int = 0  # keep only the newest N checkpoints (0: all)
     keep_best: int = 0  # and also the N epoch checkpoints of lowest dev WER
     resume: bool = False  # continue from the newest checkpoint in exp_dir (else start afresh, deleting them)
+    # Start from the weights of this model directory (e.g. an offline model fine-tuned into a streaming
+    # one: the same LSTM weights run chunked); its network must have this config's shapes.
+    init_from: str = ""
     max_steps: int = 0  # stop after this many optimizer steps (0: run all epochs); schedule unchanged
     early_stop_patience: int = 0  # stop after N epochs without a lower dev WER (0: never)
     max_bad_steps: int = 10  # stop after N consecutive steps with a NaN/inf loss or gradient (each is skipped)
@@ -114,6 +117,27 @@ class TrainConfig:
     features: str = "stored"  # stored: read *_feats stores | on_the_fly: read audio, features on `device` in batches
     # on_the_fly: how features are computed; stored: the store's are used, and a different setting is an error
     feature_config: FeatureConfig = field(default_factory=FeatureConfig)
+
+
+def init_weights(model: CTCModel, model_dir: str) -> None:
+    """Copy the network weights of ``model_dir`` into ``model`` (its CMVN statistics stay this run's)."""
+    from safetensors.torch import load_file
+
+    from asr.model.layout import WEIGHTS
+
+    path = Path(model_dir) / WEIGHTS
+    if not path.is_file():
+        raise FileNotFoundError(f"init_from: {path} not found (init_from takes a model directory)")
+    source = {k: v for k, v in load_file(str(path)).items() if not k.startswith("cmvn_")}
+    own = model.state_dict()
+    wrong = [f"{k} {tuple(v.shape)} vs {tuple(own[k].shape)}" for k, v in source.items()
+             if k in own and own[k].shape != v.shape]
+    missing = sorted(set(own) - set(source) - {"cmvn_mean", "cmvn_std"})
+    if wrong or missing:
+        raise ValueError(f"init_from {model_dir}: its network does not match this model config "
+                         f"({'; '.join(wrong + [f'missing {k}' for k in missing])})")
+    model.load_state_dict({**own, **{k: v.float() for k, v in source.items() if k in own}})
+    log.info("initialized the network from %s", model_dir)
 
 
 def config_problems(cfg: TrainConfig) -> list[str]:
@@ -310,6 +334,8 @@ class Trainer:
         else:  # cfg.cmvn, or estimated from the training audio
             mean, std = _onthefly().training_cmvn(cfg, self.train_ds.store)
         self.model.set_cmvn(mean, std)
+        if cfg.init_from:
+            init_weights(self.model, cfg.init_from)
         self.model.to(self.device)
         if self.ctx.enabled:
             # Same initial weights everywhere (seeded above; DDP also broadcasts rank 0's), but each rank
