@@ -72,3 +72,14 @@ def stream_run(overfit_run, tmp_path_factory) -> dict:
                       plots=False, tensorboard=False, probe_memory=False, keep_last=1)
     result = train(cfg)
     return {"result": result, "data": data, "texts": overfit_run["texts"], "model_dir": Path(result["model_dir"])}
+
+
+@pytest.fixture(scope="session")
+def spoken_fox(tmp_path_factory) -> tuple[Path, str]:
+    """``(wav, its text)``: a sentence in no split, spoken by an eSpeak voice (for the shipped models)."""
+    from asr.data.synth import speak_to_file
+
+    text = "the quick brown fox jumps over the lazy dog near the river bank"
+    wav = tmp_path_factory.mktemp("spoken") / "fox.wav"
+    speak_to_file(text, wav, voice="en-us+m3")
+    return wav, text

@@ -25,6 +25,9 @@ from asr.io import file_sha256
 from asr.model.layout import CONFIG_JSON, TOKENS, WEIGHTS
 
 BUNDLED_DIR = Path(__file__).resolve().parent / "bundled_model"
+# The streaming model (an LC-BLSTM, recipes/synth/stream.sh), bundled the same way: `asr transcribe --stream`,
+# and the live captions of `asr serve`, without -m.
+BUNDLED_STREAM_DIR = Path(__file__).resolve().parent / "bundled_stream"
 CARD_JSON = "card.json"  # the card's figures, machine-readable (asr models)
 CARD_README = "README.md"
 GZ = ".gz"
@@ -93,6 +96,20 @@ def resolve_model_dir(model_dir: str | os.PathLike | None) -> Path:
     if d.is_dir() and any(p.name.endswith(GZ) for p in d.iterdir()):
         return bundled_model_dir(d)
     return d
+
+
+def has_bundled_stream_model() -> bool:
+    return all((BUNDLED_STREAM_DIR / f).is_file() for f in (CONFIG_JSON, WEIGHTS, TOKENS))
+
+
+def resolve_stream_model_dir(model_dir: str | os.PathLike | None) -> Path:
+    """As :func:`resolve_model_dir`, but no model means the streaming model shipped in the package."""
+    if model_dir is None or str(model_dir) == "":
+        if not has_bundled_stream_model():
+            raise FileNotFoundError("no streaming model ships with this installation: give one with -m/--model "
+                                    "(recipes/synth/stream.sh trains one)")
+        return bundled_model_dir(BUNDLED_STREAM_DIR)
+    return resolve_model_dir(model_dir)
 
 
 def is_model_dir(path: str | os.PathLike) -> bool:

@@ -162,6 +162,23 @@ def render_card(card: dict) -> str:
         "    asr transcribe recording.wav          # this model, with its LM",
         "    asr transcribe --greedy recording.wav # without the LM",
         "",
+    ]
+    if m.get("chunk_size"):  # a streaming model (asr.model.lc_blstm): say so first, and how to use it
+        step_ms = 10 * m.get("subsample", 1)
+        lines[0] = "# asr-synth-lcblstm-ctc: the streaming model shipped with asr"
+        lines[2] = lines[2].replace("bidirectional LSTM", "latency-controlled bidirectional LSTM (LC-BLSTM)")
+        lines[4:7] = [
+            f"It streams: chunks of {m['chunk_size'] * step_ms} ms, each with {m.get('right_context', 0) * step_ms} "
+            "ms of look-ahead; the forward direction carries its state across chunks, the backward one sees the "
+            "chunk and its look-ahead only, so every output is final at most "
+            f"{(m['chunk_size'] + m.get('right_context', 0)) * step_ms} ms after its audio. Fine-tuned from the "
+            "offline model shipped with asr (its weights run chunked).",
+            "",
+            "    asr transcribe --stream recording.wav            # partial results as the audio arrives",
+            "    arecord -f S16_LE -r 16000 -c 1 -t raw | asr transcribe --stream -   # a microphone",
+            "",
+        ]
+    lines += [
         "## Results",
         "",
         "| test set | greedy WER / CER | with the LM |",

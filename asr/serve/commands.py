@@ -35,14 +35,15 @@ def add_serve_arguments(p: argparse.ArgumentParser) -> None:
                    help="network runtime (onnx: model.onnx on the CPU); auto: PyTorch, or model.onnx in a directory "
                         "without weights")
     p.add_argument("--stream-model", help="streaming model directory for live transcription (/v1/audio/stream and "
-                                          "the page's live captions; default: none)")
+                                          "the page's live captions; default: the one shipped in the package)")
+    p.add_argument("--no-stream", action="store_true", help="no live transcription")
     p.add_argument("--beam", action="store_true", help="the model's tuned beam search (decode.json) instead of "
                                                        "greedy: better WER, slower")
     add_config_arguments(p.add_argument_group("load and limits"), ServeConfig)
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from asr.model.bundled import has_bundled_model
+    from asr.model.bundled import has_bundled_model, has_bundled_stream_model
 
     if not args.model and not has_bundled_model():
         raise ValueError("no model is shipped in this installation: give a model directory with -m/--model")
@@ -66,12 +67,12 @@ def run_serve(args: argparse.Namespace) -> int:
     log.info("%s: %s backend, %s decoding, %d worker(s); page on http://%s:%d/", rec.model_dir, rec.backend,
              rec.decoder.name, cfg.n_workers, args.host, args.port)
     streaming = None
-    if args.stream_model:
+    if args.stream_model or (not args.no_stream and has_bundled_stream_model()):
         from asr.stream.recognizer import StreamingRecognizer
 
         streaming = StreamingRecognizer(args.stream_model, args.device, decoder="beam" if args.beam else "greedy")
-        log.info("%s: live streams on ws://%s:%d/v1/audio/stream (at most %d)", args.stream_model, args.host,
-                 args.port, cfg.max_streams)
+        log.info("%s: live streams on ws://%s:%d/v1/audio/stream (at most %d)", streaming.runtime.model_dir,
+                 args.host, args.port, cfg.max_streams)
     run(create_app(Engine(rec, cfg), model_id, api_key, streaming), args.host, args.port,
         log_level=args.log_level.lower())
     return 0

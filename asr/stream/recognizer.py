@@ -26,6 +26,7 @@ import torch
 from asr.decode.config import resolve_decode_config
 from asr.decode.decoder import build_decoder
 from asr.features.streaming import FeatureStream
+from asr.model.bundled import resolve_stream_model_dir
 from asr.model.runtime import ModelRuntime
 from asr.model.streaming import ModelStream
 from asr.text.units import SPACE
@@ -61,13 +62,13 @@ class StreamEvent:
 
 
 class StreamingRecognizer:
-    """A streaming model directory, ready to open streams (each with its own state; the network,
-    LM and lexicon are shared). ``decoder``: ``"greedy"``, ``"beam"`` (the directory's tuned
-    ``decode.json``), or None: beam when the directory has one, else greedy."""
+    """A streaming model directory (None: the one shipped in the package), ready to open streams (each with
+    its own state; the network, LM and lexicon are shared). ``decoder``: ``"greedy"``, ``"beam"`` (the
+    directory's tuned ``decode.json``), or None: beam when the directory has one, else greedy."""
 
     def __init__(self, model_dir: str | os.PathLike | None = None, device: str = "cpu",
                  decoder: str | None = None, endpoint_s: float = ENDPOINT_S):
-        self.runtime = ModelRuntime(model_dir, device, backend="torch")
+        self.runtime = ModelRuntime(resolve_stream_model_dir(model_dir), device, backend="torch")
         self.model = self.runtime.model
         if not self.model.cfg.streaming:
             raise ValueError(f"{self.runtime.model_dir}: not a streaming model (config.json has no chunk_size): "

@@ -11,10 +11,11 @@
 #   2  average the newest checkpoints
 #   3  greedy scoring; the release LM, its weights tuned for this model on the real dev set; LM scoring
 #   4  bench/streaming.py: word latency, real-time factor, concurrent real-time streams
+#   5  bundle it as the package's streaming model (asr/model/bundled_stream: fp16, gzipped LM, card)
 set -euo pipefail
 
 stage=1
-stop_stage=4
+stop_stage=5
 nj=2
 seed=0
 data=data/release
@@ -26,6 +27,7 @@ average=3
 decode_beam=500
 realdev=../shared/realdev
 bench_utts=100
+bundle_dir=asr/model/bundled_stream
 
 . "$(dirname "$0")/../utils.sh"   # log, timed
 cd "$(dirname "$0")/../.."
@@ -64,5 +66,13 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   log "Stage 4: latency, real-time factor and concurrent streams on $speed_set"
   timed python bench/streaming.py "$model" "$speed_set" --max-utts "$bench_utts" --threads "$nj" \
     --json "$exp/streaming_bench.json"
+  timed python bench/streaming.py "$model" "$speed_set" --max-utts "$((bench_utts / 2))" --threads "$nj" --beam \
+    --streams "$nj" --json "$exp/streaming_bench_beam.json"
+fi
+
+if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
+  log "Stage 5: bundle $model -> $bundle_dir"
+  timed asr bundle "$model" "$bundle_dir" --exp "$exp" --data "$data" --command "bash recipes/synth/stream.sh"
+  du -sh "$bundle_dir"
 fi
 log "Done."

@@ -8,16 +8,13 @@ from asr.cli import main as asr_main
 from asr.evaluate.scoring import score
 from asr.model.bundled import BUNDLED_DIR, bundled_card, has_bundled_model
 
-SENTENCE = "the quick brown fox jumps over the lazy dog near the river bank"
+FOX = "the quick brown fox jumps over the lazy dog near the river bank"
 
 
 @pytest.fixture(scope="module")
-def spoken(tmp_path_factory):
-    from asr.data.synth import speak_to_file
-
-    wav = tmp_path_factory.mktemp("spoken") / "fox.wav"
-    speak_to_file(SENTENCE, wav, voice="en-us+m3")
-    return wav
+def spoken(spoken_fox):
+    assert spoken_fox[1] == FOX
+    return spoken_fox[0]
 
 
 def test_the_bundle_and_its_card_are_in_the_package():
@@ -42,7 +39,7 @@ def test_load_model_without_a_directory_transcribes(spoken, tmp_path, monkeypatc
     assert "lm" in rec.decoder.name  # the tuned beam search with the LM, from the bundle's decode.json
     text = rec.transcribe(spoken)
     # CER, not WER: real-speech WER is ~55%, and one wrong letter costs a whole word (measured: CER 14%, WER 54%)
-    assert text and score({"u": SENTENCE}, {"u": text}).cer.error_rate < 0.3, text
+    assert text and score({"u": FOX}, {"u": text}).cer.error_rate < 0.3, text
 
 
 def test_transcribe_and_models_commands_use_it(spoken, tmp_path, monkeypatch, capsys):
