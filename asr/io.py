@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import errno
 import hashlib
+import json
 import os
 import stat
 import tempfile
@@ -117,6 +118,31 @@ def _undecodable(path: str | os.PathLike, data: bytes, e: UnicodeDecodeError) ->
     line = data.count(b"\n", 0, e.start) + 1
     return InputError(f"{path}:{line}: byte 0x{data[e.start]:02x} is not UTF-8 (the file must be UTF-8 text; "
                       f"convert it, e.g. `iconv -f latin1 -t utf-8`)")
+
+
+def utf8_lines(path: str | os.PathLike, error: type[InputError] = InputError) -> Iterator[tuple[int, str]]:
+    """``(line number, line with its newline)`` of a UTF-8 text file, streamed; a byte that is not UTF-8 is an
+    ``error`` naming the file and line (never silently replaced: a latin-1 "café" would become a unit of its
+    own); a byte-order mark on line 1 is dropped (it is not part of the first id or word)."""
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise error(f"{path}:{lineno}: byte 0x{raw[e.start]:02x} is not UTF-8 (the file must be UTF-8 text; "
+                            "convert it, e.g. `iconv -f latin1 -t utf-8`)") from None
+            yield lineno, line.removeprefix("\ufeff") if lineno == 1 else line
+
+
+def read_json_object(path: str | os.PathLike, what: str = "a JSON object") -> dict:
+    """A JSON file that must hold an object; invalid JSON or another type is an InputError naming the file."""
+    try:
+        data = json.loads(read_text(path))
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected {what}, got {type(data).__name__}")
+    return data
 
 
 def read_text(path: str | os.PathLike) -> str:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from asr.data.rates import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
-from asr.io import InputError, atomic_path
+from asr.io import InputError, atomic_path, utf8_lines
 
 log = logging.getLogger(__name__)
 
@@ -118,19 +118,13 @@ def read_table(path: Path, allow_empty_value: bool = False) -> list[tuple[int, s
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    """``(line number, line)`` of a UTF-8 table, streamed; a non-UTF-8 byte is an error naming the line,
-    a byte-order mark is dropped with a warning (else it would become part of the first id)."""
+    """``(line number, line)`` of a UTF-8 table, streamed (asr.io.utf8_lines); a byte-order mark is dropped
+    with a warning (else it would become part of the first id)."""
     with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, 1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise DataDirError(f"{path}:{lineno}: byte 0x{raw[e.start]:02x} is not UTF-8 (data directory files "
-                                   "must be UTF-8; convert it, e.g. `iconv -f latin1 -t utf-8`)") from None
-            if lineno == 1 and line.startswith(BOM):
-                log.warning("%s: starts with a byte-order mark; ignored (save the file as UTF-8 without BOM)", path)
-                line = line[1:]
-            yield lineno, line.rstrip("\n").rstrip("\r")
+        if f.read(len(BOM.encode())) == BOM.encode():
+            log.warning("%s: starts with a byte-order mark; ignored (save the file as UTF-8 without BOM)", path)
+    for lineno, line in utf8_lines(path, DataDirError):
+        yield lineno, line.rstrip("\n").rstrip("\r")
 
 
 def _as_dict(path: Path, allow_empty_value: bool = False) -> dict[str, str]:

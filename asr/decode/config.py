@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from asr.config import option
-from asr.io import InputError, atomic_write_text, file_sha256, read_text, unknown_keys_error
+from asr.io import InputError, atomic_write_text, file_sha256, read_json_object, unknown_keys_error
 from asr.model.layout import WEIGHTS
 
 log = logging.getLogger(__name__)
@@ -126,12 +126,7 @@ def load_decode_config(model_dir: str | os.PathLike) -> DecodeConfig | None:
     path = d / DECODE_JSON
     if not path.is_file():
         return None
-    try:
-        data = json.loads(read_text(path))
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a JSON object of decoding options, got {type(data).__name__}")
+    data = read_json_object(path, "a JSON object of decoding options")
     # A misspelt option must not be dropped: the tuned LM search would silently become greedy.
     unknown = set(data) - set(BEAM_OPTIONS) - DECODE_JSON_RECORDS
     if unknown:

@@ -14,7 +14,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from asr.features.config import FeatureConfig
-from asr.io import InputError, atomic_path, atomic_write_text, read_text, unknown_keys_error
+from asr.io import InputError, atomic_path, atomic_write_text, read_json_object, unknown_keys_error
 from asr.model.ctc_model import CTCModel
 from asr.model.encoder import ModelConfig
 from asr.model.layout import CONFIG_JSON, TOKENS, WEIGHTS
@@ -62,12 +62,7 @@ def read_config_json(directory: str | os.PathLike) -> tuple[dict, ModelConfig, F
     path = Path(directory) / CONFIG_JSON
     if not path.is_file():
         raise FileNotFoundError(f"{Path(directory)}: not a model directory (missing {CONFIG_JSON})")
-    try:
-        meta = json.loads(read_text(path))
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
-    if not isinstance(meta, dict):
-        raise InputError(f"{path}: expected a JSON object, got {type(meta).__name__}")
+    meta = read_json_object(path)
     unknown = set(meta) - {"model", "features"} - CONFIG_RECORDS
     if unknown:
         raise unknown_keys_error(str(path), unknown, {"model", "features"} | CONFIG_RECORDS)

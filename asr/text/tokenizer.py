@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from asr.io import InputError, check_text_file
+from asr.io import check_text_file, utf8_lines
 from asr.text.bpe import BPE_MODEL, BPETokenizer, train_bpe
 from asr.text.normalize import normalize_text
 from asr.text.units import CHARACTERS, CharTokenizer
@@ -70,7 +70,7 @@ def read_training_text(path: str | os.PathLike, normalized: bool = False) -> Ite
     p = Path(path)
     has_ids = p.is_dir() or (p.name == "text" and (p.parent / "wav.scp").is_file())
     p = checked_text_file(p)
-    for line in _utf8_lines(p):
+    for _, line in utf8_lines(p):
         if has_ids:
             parts = line.split(maxsplit=1)
             line = parts[1] if len(parts) > 1 else ""
@@ -85,19 +85,6 @@ def checked_text_file(path: Path) -> Path:
     p = path / "text" if path.is_dir() else path
     check_text_file(p)
     return p
-
-
-def _utf8_lines(path: Path) -> Iterator[str]:
-    """Lines of a UTF-8 text file, streamed; a byte that is not UTF-8 is an InputError naming the line (never
-    silently replaced: a latin-1 "café" would become a unit of its own)."""
-    with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, 1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise InputError(f"{path}:{lineno}: byte 0x{raw[e.start]:02x} is not UTF-8 (the text must be UTF-8; "
-                                 "convert it, e.g. `iconv -f latin1 -t utf-8`)") from None
-            yield line.removeprefix("\ufeff") if lineno == 1 else line
 
 
 def train_tokenizer(text_path: str | os.PathLike, out_dir: str | os.PathLike, units: str = "bpe",
