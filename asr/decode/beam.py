@@ -236,8 +236,8 @@ class BeamSearchDecoder:
 class BeamStream:
     """ctc_decoder's ``decode_begin`` / ``decode_step`` / ``decode_end`` over one stream.
 
-    ``step(log_probs (n, V))`` extends the search; :meth:`partial` is the best hypothesis so far and
-    :meth:`stable` the words every hypothesis in the beam agrees on (they can no longer change);
+    ``step(log_probs (n, V))`` extends the search; :meth:`hypotheses` gives the best hypothesis so far and
+    the words every hypothesis in the beam agrees on (they can no longer change);
     :meth:`end` closes the last word and returns the final unit ids, after which ``step`` starts anew.
     """
 
@@ -254,30 +254,35 @@ class BeamStream:
         self.search.decode_step(log_probs.detach().float().cpu().contiguous())
         self.steps += log_probs.shape[0]
 
-    def _hypotheses(self) -> list:
-        return self.search._to_hypo(self.search.decoder.get_all_final_hypothesis()) if self.steps else []
-
-    def _ids(self, hyp) -> list[int]:
+    def _ids(self, words: list[str], tokens: torch.Tensor) -> list[int]:
         if self.parent._loaded["lexicon"] is not None:
-            return self.parent.tokenizer.encode(" ".join(hyp.words)) if hyp.words else []
-        return self.parent._clean(hyp.tokens.tolist())
+            return self.parent.tokenizer.encode(" ".join(words)) if words else []
+        return self.parent._clean(tokens.tolist())
 
-    def partial(self) -> list[int]:
-        hyps = self._hypotheses()
-        return self._ids(hyps[0]) if hyps else []
-
-    def stable(self) -> list[int]:
-        """Unit ids of the words that begin every hypothesis of the beam (lexicon search)."""
-        hyps = self._hypotheses()
-        if not hyps or self.parent._loaded["lexicon"] is None:
-            return []
-        common = list(hyps[0].words)
-        for h in hyps[1:]:
+    def hypotheses(self) -> tuple[list[int], list[int]]:
+        """``(unit ids of the best hypothesis so far, unit ids of the words that begin every hypothesis of the
+        beam)``; the second is empty without a lexicon. One pass over the beam (it holds up to ``beam`` paths,
+        so only the best is converted to text)."""
+        if not self.steps:
+            return [], []
+        results = self.search.decoder.get_all_final_hypothesis()
+        if not results:
+            return [], []
+        best = self.search._to_hypo([max(results, key=lambda r: r.score)])[0]
+        partial = self._ids(best.words, best.tokens)
+        if self.parent._loaded["lexicon"] is None:
+            return partial, []
+        common = [w for w in results[0].words if w >= 0]
+        for r in results[1:]:
+            words = [w for w in r.words if w >= 0]
             n = 0
-            while n < min(len(common), len(h.words)) and common[n] == h.words[n]:
+            while n < min(len(common), len(words)) and common[n] == words[n]:
                 n += 1
             common = common[:n]
-        return self.parent.tokenizer.encode(" ".join(common)) if common else []
+            if not common:
+                break
+        stable = [self.search.word_dict.get_entry(w) for w in common]
+        return partial, self._ids(stable, torch.zeros(0, dtype=torch.long))
 
     def end(self) -> list[int]:
         """Finish the utterance (or segment): the best hypothesis' unit ids; the next ``step`` begins anew."""
@@ -292,7 +297,7 @@ class BeamStream:
         self.search.decode_end()
         hyps = self.search.get_final_hypothesis()
         self.steps = 0
-        return self._ids(hyps[0]) if hyps else []
+        return self._ids(hyps[0].words, hyps[0].tokens) if hyps else []
 
 
 def _lexicon_words(path: str | os.PathLike) -> set[str]:

@@ -148,6 +148,8 @@ class Stream:
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
         self.samples += samples.size
         final, provisional = self.model.accept(self.features.accept(samples))
+        if final.shape[0] == 0:  # no chunk finished: nothing new to show (most pieces shorter than a chunk)
+            return []
         events = self._advance(final)
         partial = self._partial(provisional)
         if partial is not None:
@@ -226,8 +228,8 @@ class Stream:
     def _partial(self, provisional: torch.Tensor) -> StreamEvent | None:
         tok = self.rec.tokenizer
         if self.beam is not None:
-            stable = tok.decode(self.beam.stable()).strip()
-            text = tok.decode(self.beam.partial()).strip()
+            best, agreed = self.beam.hypotheses()
+            stable, text = tok.decode(agreed).strip(), tok.decode(best).strip()
         else:
             units = [u for u, _, _ in self.tokens]
             stable = tok.decode(units).strip()
