@@ -47,7 +47,7 @@ def run_transcribe(args: argparse.Namespace) -> int:
     from asr.data.audio import AudioError
     from asr.model.bundled import is_model_dir
     from asr.stream.recognizer import StreamingRecognizer
-    from asr.stream.sources import file_pieces, microphone_pieces, stdin_pieces
+    from asr.stream.sources import file_pieces, microphone_pieces, require_sounddevice, stdin_pieces
 
     if args.model is None and args.files and is_model_dir(args.files[0]):
         args.model = args.files.pop(0)
@@ -60,6 +60,12 @@ def run_transcribe(args: argparse.Namespace) -> int:
                          "offline transcription")
     if not 1 <= args.piece_ms <= 10000:
         raise ValueError(f"--piece-ms must be between 1 and 10000, got {args.piece_ms}")
+    if args.mic:
+        try:
+            require_sounddevice()  # before the model loads: a missing package is found in a second
+        except AudioError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
     device = "cpu" if args.device == "auto" else args.device  # one stream: the CPU keeps up, a GPU adds latency
     rec = StreamingRecognizer(args.model, device, decoder="greedy" if args.greedy else None,
                               endpoint_s=args.endpoint)

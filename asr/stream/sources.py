@@ -124,14 +124,20 @@ def stdin_pieces(sample_rate: int, piece_s: float, raw_rate: int = 16000,
                 yield out
 
 
-def microphone_pieces(sample_rate: int, piece_s: float) -> Iterator[np.ndarray]:
-    """The default input device, until interrupted (needs the optional ``sounddevice`` package)."""
+def require_sounddevice():
+    """The optional ``sounddevice`` module, or an AudioError saying how to do without it."""
     try:
         import sounddevice
     except (ImportError, OSError) as e:  # OSError: the package is there but PortAudio is not
-        raise AudioError(f"--mic needs the sounddevice package and PortAudio ({e}); "
+        raise AudioError(f"--mic needs the sounddevice package and PortAudio ({e}): pip install 'asr[mic]'; "
                          "or pipe audio in: arecord -f S16_LE -r 16000 -c 1 -t raw | asr transcribe --stream -"
                          ) from e
+    return sounddevice
+
+
+def microphone_pieces(sample_rate: int, piece_s: float) -> Iterator[np.ndarray]:
+    """The default input device, until interrupted (needs the optional ``sounddevice`` package)."""
+    sounddevice = require_sounddevice()
     blocksize = max(1, int(round(piece_s * sample_rate)))
     try:
         with sounddevice.InputStream(samplerate=sample_rate, channels=1, dtype="float32",

@@ -79,3 +79,14 @@ def test_streaming_errors_are_one_line(stream_run, overfit_run, tmp_path, capsys
     err = capsys.readouterr().err + caplog.text  # the CLI logs errors; under pytest they land in caplog
     assert "not a streaming model" in err and "missing.wav" in err and "--piece-ms" in err
     assert "Traceback" not in err
+
+
+def test_mic_without_sounddevice_says_what_to_install(capsys):
+    import importlib.util
+
+    if importlib.util.find_spec("sounddevice") is not None:
+        pytest.skip("sounddevice is installed")
+    assert asr_main(["transcribe", "--mic"]) == 1
+    err = capsys.readouterr().err
+    assert "asr[mic]" in err and "arecord" in err and "Traceback" not in err
+    assert asr_main(["transcribe", "--mic", "a.wav"]) == 1  # --mic takes no files
