@@ -74,7 +74,9 @@ def test_wheel_holds_the_package_data(wheel):
     for f in ("asr/data/voices.yaml", "asr/data/text/wordnet_sentences.txt", "asr/data/text/fortune_sentences.txt",
               "asr/data/text/WORDNET_LICENSE", "asr/data/text/FORTUNES_LICENSE",
               "asr/model/bundled_model/model.safetensors", "asr/model/bundled_model/lm.arpa.gz",
-              "asr/model/bundled_model/decode.json", "asr/model/bundled_model/README.md"):
+              "asr/model/bundled_model/decode.json", "asr/model/bundled_model/README.md",
+              "asr/model/bundled_stream/model.safetensors", "asr/model/bundled_stream/lm.arpa.gz",
+              "asr/model/bundled_stream/config.json", "asr/serve/static/index.html"):
         assert f in names, f
 
 
