@@ -18,7 +18,7 @@ import json
 import os
 import stat
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -114,24 +114,28 @@ def unknown_keys_error(where: str, unknown: Iterable[str], known: Iterable[str])
     return InputError(f"{where}: unknown key(s) {unknown}{hints}; known: {known}")
 
 
-def _undecodable(path: str | os.PathLike, data: bytes, e: UnicodeDecodeError) -> InputError:
-    line = data.count(b"\n", 0, e.start) + 1
-    return InputError(f"{path}:{line}: byte 0x{data[e.start]:02x} is not UTF-8 (the file must be UTF-8 text; "
-                      f"convert it, e.g. `iconv -f latin1 -t utf-8`)")
+def _undecodable(path: str | os.PathLike, line: int, byte: int, error: type[InputError] = InputError) -> InputError:
+    return error(f"{path}:{line}: byte 0x{byte:02x} is not UTF-8 (the file must be UTF-8 text; "
+                 f"convert it, e.g. `iconv -f latin1 -t utf-8`)")
 
 
-def utf8_lines(path: str | os.PathLike, error: type[InputError] = InputError) -> Iterator[tuple[int, str]]:
+def utf8_lines(path: str | os.PathLike, error: type[InputError] = InputError,
+               on_bom: Callable[[], None] | None = None) -> Iterator[tuple[int, str]]:
     """``(line number, line with its newline)`` of a UTF-8 text file, streamed; a byte that is not UTF-8 is an
     ``error`` naming the file and line (never silently replaced: a latin-1 "café" would become a unit of its
-    own); a byte-order mark on line 1 is dropped (it is not part of the first id or word)."""
+    own); a byte-order mark on line 1 is dropped (it is not part of the first id or word), and ``on_bom``
+    called if given."""
     with open(path, "rb") as f:
         for lineno, raw in enumerate(f, 1):
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as e:
-                raise error(f"{path}:{lineno}: byte 0x{raw[e.start]:02x} is not UTF-8 (the file must be UTF-8 text; "
-                            "convert it, e.g. `iconv -f latin1 -t utf-8`)") from None
-            yield lineno, line.removeprefix("\ufeff") if lineno == 1 else line
+                raise _undecodable(path, lineno, raw[e.start], error) from None
+            if lineno == 1 and line.startswith("\ufeff"):
+                line = line[1:]
+                if on_bom is not None:
+                    on_bom()
+            yield lineno, line
 
 
 def read_json_object(path: str | os.PathLike, what: str = "a JSON object") -> dict:
@@ -156,7 +160,7 @@ def read_text(path: str | os.PathLike) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise _undecodable(path, data, e) from None
+        raise _undecodable(path, data.count(b"\n", 0, e.start) + 1, data[e.start]) from None
 
 
 def check_text_file(path: str | os.PathLike, probe_bytes: int = 1 << 16) -> None:
@@ -170,7 +174,7 @@ def check_text_file(path: str | os.PathLike, probe_bytes: int = 1 << 16) -> None
         head.decode("utf-8")
     except UnicodeDecodeError as e:
         if len(head) < probe_bytes or e.start < len(head) - 3:  # not just a character cut by the probe's end
-            raise _undecodable(path, head, e) from None
+            raise _undecodable(path, head.count(b"\n", 0, e.start) + 1, head[e.start]) from None
 
 
 def check_output_dir(path: str | os.PathLike, what: str = "output directory") -> Path:

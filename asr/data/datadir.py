@@ -120,10 +120,10 @@ def read_table(path: Path, allow_empty_value: bool = False) -> list[tuple[int, s
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
     """``(line number, line)`` of a UTF-8 table, streamed (asr.io.utf8_lines); a byte-order mark is dropped
     with a warning (else it would become part of the first id)."""
-    with open(path, "rb") as f:
-        if f.read(len(BOM.encode())) == BOM.encode():
-            log.warning("%s: starts with a byte-order mark; ignored (save the file as UTF-8 without BOM)", path)
-    for lineno, line in utf8_lines(path, DataDirError):
+    def warn() -> None:
+        log.warning("%s: starts with a byte-order mark; ignored (save the file as UTF-8 without BOM)", path)
+
+    for lineno, line in utf8_lines(path, DataDirError, on_bom=warn):
         yield lineno, line.rstrip("\n").rstrip("\r")
 
 
