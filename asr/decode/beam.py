@@ -212,11 +212,15 @@ class BeamSearchDecoder:
         """
         b, t, v = emissions.shape
         out = torch.cat([emissions, emissions.new_full((b, 1, v), NEVER)], dim=1)
-        rows = torch.arange(b)
-        out[rows, lengths] = NEVER
-        out[rows, lengths, self.tokenizer.blank_id] = 0.0
-        out[rows, lengths, self.tokens.index(WORD_SEP)] = 0.0
+        out[torch.arange(b), lengths] = self.close_frame()
         return out, lengths + 1
+
+    def close_frame(self) -> torch.Tensor:
+        """The log-probs ``(V,)`` of the frame that ends the last word: only blank and ``|`` are possible."""
+        frame = torch.full((len(self.tokens),), NEVER)
+        frame[self.tokenizer.blank_id] = 0.0
+        frame[self.tokens.index(WORD_SEP)] = 0.0
+        return frame
 
     def _clean(self, ids: list[int]) -> list[int]:
         """Lexicon-free paths may start or end with the separator, or repeat it (blank between): drop those."""
@@ -289,11 +293,7 @@ class BeamStream:
         if not self.steps:
             return []
         if self.parent._loaded["lexicon"] is not None:  # a free separator frame ends the last word
-            v = len(self.parent.tokens)
-            close = torch.full((1, v), NEVER)
-            close[0, self.parent.tokenizer.blank_id] = 0.0
-            close[0, self.parent.tokens.index(WORD_SEP)] = 0.0
-            self.search.decode_step(close)
+            self.search.decode_step(self.parent.close_frame().unsqueeze(0))
         self.search.decode_end()
         hyps = self.search.get_final_hypothesis()
         self.steps = 0

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from asr.model.lc_blstm import lc_blstm_forward
+from asr.model.lc_blstm import lc_blstm_forward, lstm_params, reverse_within_lengths
 
 
 @dataclass
@@ -54,17 +54,6 @@ def stack_frames(feats: torch.Tensor, lengths: torch.Tensor, factor: int) -> tup
         feats = nn.functional.pad(feats, (0, 0, 0, pad))
     feats = feats.reshape(b, (t + pad) // factor, f * factor)
     return feats, (lengths + factor - 1) // factor
-
-
-def reverse_within_lengths(lengths: torch.Tensor, t: int) -> torch.Tensor:
-    """``(B, t)`` time index that reverses each row's first ``lengths[b]`` steps and leaves the padding in place.
-
-    Gathering with it twice is the identity; it turns a right-padded batch into the backward direction's
-    input with the padding still at the end, where it cannot reach any valid frame.
-    """
-    pos = torch.arange(t).unsqueeze(0)
-    n = lengths.cpu().unsqueeze(1)
-    return torch.where(pos < n, n - 1 - pos, pos)
 
 
 def _exporting() -> bool:
@@ -128,14 +117,13 @@ class BiLSTMEncoder(nn.Module):
         h = x
         for layer in range(cfg.num_layers):
             outs = []
-            for suffix in ("", "_reverse"):
-                names = ["weight_ih", "weight_hh", "bias_ih", "bias_hh"] + (["weight_hr"] if cfg.proj_size else [])
-                params = [getattr(lstm, f"{n}_l{layer}{suffix}") for n in names]
-                inp = h.gather(1, rev.expand(-1, -1, h.shape[2])) if suffix else h
+            for reverse in (False, True):
+                params = lstm_params(lstm, layer, reverse)
+                inp = h.gather(1, rev.expand(-1, -1, h.shape[2])) if reverse else h
                 h0 = h.new_zeros(1, b, cfg.proj_size or cfg.hidden_size)
                 c0 = h.new_zeros(1, b, cfg.hidden_size)
                 out = torch.lstm(inp, (h0, c0), params, True, 1, 0.0, self.training, False, True)[0]
-                outs.append(out.gather(1, rev.expand(-1, -1, out.shape[2])) if suffix else out)
+                outs.append(out.gather(1, rev.expand(-1, -1, out.shape[2])) if reverse else out)
             h = torch.cat(outs, dim=-1)
             if layer < cfg.num_layers - 1 and lstm.dropout > 0:  # where nn.LSTM puts its dropout
                 h = nn.functional.dropout(h, lstm.dropout, self.training)

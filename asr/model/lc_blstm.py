@@ -31,20 +31,29 @@ _PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
 def lstm_params(lstm: nn.LSTM, layer: int, reverse: bool) -> list[torch.Tensor]:
+    """One direction of one layer of ``lstm``, in the order ``torch.lstm`` takes (with the projection's
+    ``weight_hr`` when it has one)."""
     suffix = "_reverse" if reverse else ""
-    return [getattr(lstm, f"{n}_l{layer}{suffix}") for n in _PARAM_NAMES]
+    names = _PARAM_NAMES + (("weight_hr",) if lstm.proj_size else ())
+    return [getattr(lstm, f"{n}_l{layer}{suffix}") for n in names]
 
 
 def _run(params: list[torch.Tensor], x: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor,
          training: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One single-direction LSTM layer: ``x (N, S, D)``, ``h0/c0 (1, N, H)`` -> ``(out (N, S, H), hN, cN)``."""
+    """One single-direction LSTM layer: ``x (N, S, D)``, ``h0 (1, N, O)``, ``c0 (1, N, H)`` ->
+    ``(out (N, S, O), hN, cN)`` (``O``: the projection size, else ``H``)."""
     return torch.lstm(x, (h0, c0), params, True, 1, 0.0, training, False, True)
 
 
-def _reverse_index(valid: torch.Tensor, width: int) -> torch.Tensor:
-    """``(N, width)`` index reversing each row's first ``valid[n]`` steps, leaving the rest in place."""
-    pos = torch.arange(width, device=valid.device).unsqueeze(0)
-    n = valid.unsqueeze(1)
+def reverse_within_lengths(lengths: torch.Tensor, t: int) -> torch.Tensor:
+    """``(N, t)`` time index (on ``lengths``' device) that reverses each row's first ``lengths[n]`` steps and
+    leaves the rest in place.
+
+    Gathering with it twice is the identity; it turns a right-padded batch into the backward direction's
+    input with the padding still at the end, where it cannot reach any valid step.
+    """
+    pos = torch.arange(t, device=lengths.device).unsqueeze(0)
+    n = lengths.unsqueeze(1)
     return torch.where(pos < n, n - 1 - pos, pos)
 
 
@@ -70,23 +79,23 @@ def lc_layer(lstm: nn.LSTM, layer: int, real: torch.Tensor, right: torch.Tensor,
         outs.append(out)
         hs.append(h)
         cs.append(c)
-    real_fwd = torch.cat(outs, dim=1)  # (B, K*Nc, H)
-    hidden = real_fwd.shape[-1]
+    real_fwd = torch.cat(outs, dim=1)  # (B, K*Nc, O)
+    out_size, cell_size = real_fwd.shape[-1], lstm.hidden_size
     if nr:  # the right context continues each chunk's forward state, all chunks as one batch
-        h_chunks = torch.stack(hs, dim=2).reshape(1, b * k_chunks, hidden)
-        c_chunks = torch.stack(cs, dim=2).reshape(1, b * k_chunks, hidden)
+        h_chunks = torch.stack(hs, dim=2).reshape(1, b * k_chunks, out_size)
+        c_chunks = torch.stack(cs, dim=2).reshape(1, b * k_chunks, cell_size)
         right_fwd = _run(fwd, right.reshape(b * k_chunks, nr, d), h_chunks, c_chunks, training)[0]
-        right_fwd = right_fwd.reshape(b, k_chunks, nr, hidden)
+        right_fwd = right_fwd.reshape(b, k_chunks, nr, out_size)
     else:
-        right_fwd = right.new_zeros(b, k_chunks, 0, hidden)
+        right_fwd = right.new_zeros(b, k_chunks, 0, out_size)
     # Backward: every chunk's window (Nc + Nr steps) reversed within its valid length, all as one batch.
     width = chunk + nr
     window = torch.cat([real.reshape(b, k_chunks, chunk, d), right], dim=2).reshape(b * k_chunks, width, d)
-    rev = _reverse_index(valid.reshape(-1), width).unsqueeze(-1)  # (B*K, width, 1)
-    zeros = window.new_zeros(1, b * k_chunks, hidden)
-    back = _run(bwd, window.gather(1, rev.expand(-1, -1, d)), zeros, zeros, training)[0]
-    back = back.gather(1, rev.expand(-1, -1, hidden)).reshape(b, k_chunks, width, hidden)
-    real_out = torch.cat([real_fwd, back[:, :, :chunk].reshape(b, k_chunks * chunk, hidden)], dim=-1)
+    rev = reverse_within_lengths(valid.reshape(-1), width).unsqueeze(-1)  # (B*K, width, 1)
+    h0_back, c0_back = window.new_zeros(1, b * k_chunks, out_size), window.new_zeros(1, b * k_chunks, cell_size)
+    back = _run(bwd, window.gather(1, rev.expand(-1, -1, d)), h0_back, c0_back, training)[0]
+    back = back.gather(1, rev.expand(-1, -1, out_size)).reshape(b, k_chunks, width, out_size)
+    real_out = torch.cat([real_fwd, back[:, :, :chunk].reshape(b, k_chunks * chunk, out_size)], dim=-1)
     right_out = torch.cat([right_fwd, back[:, :, chunk:]], dim=-1)
     return real_out, right_out, h, c
 
@@ -112,8 +121,9 @@ def lc_stack(lstm: nn.LSTM, real: torch.Tensor, right: torch.Tensor, valid: torc
 
 
 def zero_state(lstm: nn.LSTM, batch: int, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    shape = (lstm.num_layers, batch, lstm.hidden_size)
-    return like.new_zeros(shape), like.new_zeros(shape)
+    """Forward ``(h (L, B, O), c (L, B, H))`` of zeros."""
+    return (like.new_zeros(lstm.num_layers, batch, lstm.proj_size or lstm.hidden_size),
+            like.new_zeros(lstm.num_layers, batch, lstm.hidden_size))
 
 
 def chunk_windows(x: torch.Tensor, lengths: torch.Tensor, chunk: int, right: int

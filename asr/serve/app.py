@@ -10,7 +10,6 @@ to its response, so a flood is refused before its bodies are read.
 from __future__ import annotations
 
 import contextlib
-import hmac
 import logging
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from asr.data.audio import AudioError
+from asr.serve.auth import bearer_token, key_matches
 from asr.serve.engine import Engine
 from asr.serve.errors import INVALID, SERVER, ApiError, error_body, overloaded
 from asr.serve.openai_format import response_body
@@ -41,10 +41,7 @@ def create_app(engine: Engine, model_id: str, api_key: str | None = None, stream
     active = 0  # requests admitted and not yet answered
 
     def check_key(request: Request) -> None:
-        if not api_key:
-            return
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), api_key.encode()):
+        if not key_matches(api_key, bearer_token(request.headers.get("authorization", ""))):
             raise ApiError(401, "missing or wrong API key: send the header 'Authorization: Bearer <key>'",
                            code="invalid_api_key")
 

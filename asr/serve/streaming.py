@@ -18,7 +18,6 @@ The network runs in a worker thread per message, so streams do not block each ot
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 
@@ -26,6 +25,8 @@ import anyio
 import numpy as np
 import soxr
 from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from asr.serve.auth import bearer_token, key_matches
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +45,8 @@ class StreamEndpoint:
         self.active = 0
 
     def _authorized(self, ws: WebSocket) -> bool:
-        if not self.api_key:
-            return True
-        scheme, _, token = ws.headers.get("authorization", "").partition(" ")
-        given = token.strip() if scheme.lower() == "bearer" else ws.query_params.get("api_key", "")
-        return hmac.compare_digest(given.encode(), self.api_key.encode())
+        given = bearer_token(ws.headers.get("authorization", "")) or ws.query_params.get("api_key", "")
+        return key_matches(self.api_key, given)
 
     async def handle(self, ws: WebSocket) -> None:
         await ws.accept()

@@ -132,7 +132,6 @@ class Stream:
         self.last = self.blank  # the previous final step's argmax (CTC repeats merge across pieces)
         self.tokens: list[tuple[int, int, float]] = []  # the segment's greedy (unit, step, posterior)
         self.silent_steps = 0  # final steps of blank/space since the segment's last unit
-        self.has_words = False  # the segment has a unit other than the word separator
         self.segment_start = 0  # step where the current segment's search began
         self.last_partial = ""
         self.closed = False
@@ -162,7 +161,7 @@ class Stream:
             return []
         self.closed = True
         events = self._advance(self.model.finish())
-        if self.has_words or (self.beam is not None and self.beam.steps):
+        if self.tokens or (self.beam is not None and self.beam.steps):
             events += self._finish_segment()
         return events
 
@@ -176,9 +175,9 @@ class Stream:
         start = 0
         for i, (unit, lp) in enumerate(zip(ids.tolist(), best.tolist(), strict=True)):
             step = self.step + i
-            if unit != self.blank and unit != self.last and (unit != self.space or self.has_words):
+            # A separator before the segment's first word is dropped: tokens begin with a word unit.
+            if unit != self.blank and unit != self.last and (unit != self.space or self.tokens):
                 self.tokens.append((unit, step, float(np.exp(lp))))
-                self.has_words = self.has_words or unit != self.space
                 if self.emissions is not None:
                     self.emissions.append((unit, step, self.audio_time))
             self.last = unit
@@ -186,7 +185,7 @@ class Stream:
                 self.silent_steps += 1
             else:
                 self.silent_steps = 0
-            if self.has_words and self.silent_steps >= endpoint_steps:
+            if self.tokens and self.silent_steps >= endpoint_steps:
                 if self.beam is not None:
                     self.beam.step(log_probs[start:i + 1])
                     start = i + 1
@@ -206,7 +205,7 @@ class Stream:
         t = self.rec.step_s
         start = words[0].start if words else self.segment_start * t
         end = words[-1].end if words else end_step * t
-        self.tokens, self.silent_steps, self.segment_start, self.has_words = [], 0, end_step, False
+        self.tokens, self.silent_steps, self.segment_start = [], 0, end_step
         self.last_partial = ""
         return [StreamEvent("final", text, start, end, self.audio_time, stable=text, words=words)] if text else []
 

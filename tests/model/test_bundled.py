@@ -2,19 +2,9 @@
 
 import json
 
-import pytest
-
 from asr.cli import main as asr_main
 from asr.evaluate.scoring import score
 from asr.model.bundled import BUNDLED_DIR, bundled_card, has_bundled_model
-
-FOX = "the quick brown fox jumps over the lazy dog near the river bank"
-
-
-@pytest.fixture(scope="module")
-def spoken(spoken_fox):
-    assert spoken_fox[1] == FOX
-    return spoken_fox[0]
 
 
 def test_the_bundle_and_its_card_are_in_the_package():
@@ -31,20 +21,20 @@ def test_the_bundle_and_its_card_are_in_the_package():
     assert f"{card['results']['realdev']['lm']['wer']:.1f}%" in readme and "## Limits" in readme
 
 
-def test_load_model_without_a_directory_transcribes(spoken, tmp_path, monkeypatch):
+def test_load_model_without_a_directory_transcribes(spoken_fox, tmp_path, monkeypatch):
     import asr
 
     monkeypatch.setenv("ASR_CACHE_DIR", str(tmp_path / "cache"))
     rec = asr.load_model(device="cpu")
     assert "lm" in rec.decoder.name  # the tuned beam search with the LM, from the bundle's decode.json
-    text = rec.transcribe(spoken)
+    text = rec.transcribe(spoken_fox[0])
     # CER, not WER: real-speech WER is ~55%, and one wrong letter costs a whole word (measured: CER 14%, WER 54%)
-    assert text and score({"u": FOX}, {"u": text}).cer.error_rate < 0.3, text
+    assert text and score({"u": spoken_fox[1]}, {"u": text}).cer.error_rate < 0.3, text
 
 
-def test_transcribe_and_models_commands_use_it(spoken, tmp_path, monkeypatch, capsys):
+def test_transcribe_and_models_commands_use_it(spoken_fox, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ASR_CACHE_DIR", str(tmp_path / "cache"))
-    assert asr_main(["transcribe", "--greedy", "-f", "json", str(spoken)]) == 0
+    assert asr_main(["transcribe", "--greedy", "-f", "json", str(spoken_fox[0])]) == 0
     words = json.loads(capsys.readouterr().out)["segments"][0]["words"]
     assert words and all(w["end"] >= w["start"] for w in words)
     assert asr_main(["models"]) == 0

@@ -16,9 +16,10 @@ def _model(**kw) -> CTCModel:
     return model
 
 
-def test_one_chunk_covering_the_utterance_is_the_offline_bilstm():
-    offline = _model()
-    chunked = _model(chunk_size=1000)
+@pytest.mark.parametrize("proj", [0, 8])
+def test_one_chunk_covering_the_utterance_is_the_offline_bilstm(proj):
+    offline = _model(proj_size=proj)
+    chunked = _model(chunk_size=1000, proj_size=proj)
     chunked.load_state_dict(offline.state_dict())
     x, lens = torch.randn(3, 50, 20), torch.tensor([50, 31, 8])
     with torch.no_grad():
@@ -53,9 +54,9 @@ def test_right_context_is_the_only_future_a_step_sees():
     assert not torch.allclose(a[0, 12:], b[0, 12:], atol=1e-3)
 
 
-@pytest.mark.parametrize("piece", [1, 2, 7, 13, 100])
-def test_stream_in_pieces_gives_the_offline_log_probs(piece):
-    model = _model(chunk_size=4, right_context=3, running_cmn=20)
+@pytest.mark.parametrize("piece,proj", [(1, 0), (2, 0), (7, 0), (13, 0), (100, 0), (7, 8)])
+def test_stream_in_pieces_gives_the_offline_log_probs(piece, proj):
+    model = _model(chunk_size=4, right_context=3, running_cmn=20, proj_size=proj)
     feats = torch.randn(95, 20)
     with torch.no_grad():
         offline, _ = model(feats.unsqueeze(0), torch.tensor([95]))

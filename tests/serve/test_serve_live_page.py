@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 import soundfile as sf
@@ -12,10 +10,8 @@ webdriver = pytest.importorskip("selenium.webdriver")
 pytest.importorskip("websocket")
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-from serve_helpers import start_server  # noqa: E402
+from serve_helpers import headless_chromium, start_server  # noqa: E402
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
 WAIT_S = 120
 
 
@@ -35,15 +31,7 @@ def spoken(stream_run, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def live_browser(spoken):
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={spoken[0]}",
-                "--mute-audio", "--autoplay-policy=no-user-gesture-required"):
-        opts.add_argument(arg)
-    driver = webdriver.Chrome(options=opts, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+    driver = headless_chromium(f"--use-file-for-fake-audio-capture={spoken[0]}")
     yield driver
     driver.quit()
 

@@ -9,14 +9,6 @@ from asr.evaluate.scoring import score
 from asr.model.bundled import BUNDLED_STREAM_DIR, has_bundled_stream_model
 from asr.stream.recognizer import StreamingRecognizer
 
-FOX = "the quick brown fox jumps over the lazy dog near the river bank"
-
-
-@pytest.fixture(scope="module")
-def spoken(spoken_fox):
-    assert spoken_fox[1] == FOX
-    return spoken_fox[0]
-
 
 def test_the_streaming_bundle_is_in_the_package():
     assert has_bundled_stream_model()
@@ -26,21 +18,21 @@ def test_the_streaming_bundle_is_in_the_package():
 
 
 @pytest.mark.parametrize("decoder", ["greedy", None])
-def test_it_streams_a_spoken_sentence(spoken, tmp_path, monkeypatch, decoder):
+def test_it_streams_a_spoken_sentence(spoken_fox, tmp_path, monkeypatch, decoder):
     from asr.data.audio import read_audio
 
     monkeypatch.setenv("ASR_CACHE_DIR", str(tmp_path / "cache"))
     rec = StreamingRecognizer(decoder=decoder)
     assert (decoder == "greedy") == (rec.decoder_name == "greedy")
-    wave, _ = read_audio(spoken)
+    wave, _ = read_audio(spoken_fox[0])
     events = list(rec.stream(wave[i:i + 1600] for i in range(0, len(wave), 1600)))
     text = " ".join(e.text for e in events if e.kind == "final")
-    assert text and score({"u": FOX}, {"u": text}).cer.error_rate < 0.35, text
+    assert text and score({"u": spoken_fox[1]}, {"u": text}).cer.error_rate < 0.35, text
     assert any(e.kind == "partial" for e in events)
 
 
-def test_transcribe_stream_without_a_model(spoken, tmp_path, monkeypatch, capsys):
+def test_transcribe_stream_without_a_model(spoken_fox, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ASR_CACHE_DIR", str(tmp_path / "cache"))
-    assert asr_main(["transcribe", "--stream", "--greedy", "--jsonl", str(spoken)]) == 0
+    assert asr_main(["transcribe", "--stream", "--greedy", "--jsonl", str(spoken_fox[0])]) == 0
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert events[-1]["type"] == "final" and events[-1]["text"]
