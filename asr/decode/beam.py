@@ -22,11 +22,11 @@ import contextlib
 import logging
 import os
 import sys
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import torch
+from torchaudio.models.decoder import CTCDecoder
 
 from asr.decode.config import DecodeConfig
 from asr.decode.lexicon import LexiconError, decoder_tokens, read_lexicon
@@ -108,19 +108,23 @@ class BeamSearchDecoder:
         self._decoder = self._build()
 
     def _load(self) -> dict:
-        """Read and check the LM and lexicon once: {"arpa", "lexicon", "lm" (KenLM or None), "words"}."""
+        """Read and check the LM and lexicon once, and build the lexicon trie the searches share:
+        {"arpa", "lexicon", "lm" (KenLM, ZeroLM or None), "words", "word_dict", "trie"}."""
+        from flashlight.lib.text.decoder import ZeroLM
+        from flashlight.lib.text.dictionary import Dictionary
+
         arpa, lex = resolve_lm(self.cfg.lm, self.cfg.lexicon)
-        bpe_spellings = None
+        spellings: dict[str, list[list[str]]] | None = None
         if lex is not None and self.bpe:
             # The lexicon spells words in characters (asr lm); spell them in this model's pieces instead.
-            words = sorted(_lexicon_words(lex))
-            bpe_spellings = {w: self.tokenizer.sp.encode(w, out_type=str) for w in words}
+            spellings = {w: [self.tokenizer.sp.encode(w, out_type=str)] for w in sorted(_lexicon_words(lex))}
+            words = list(spellings)
         elif lex is not None:
-            lexicon = read_lexicon(lex, self.tokens)  # LexiconError names the file:line of a bad spelling
-            words = sorted(lexicon)
+            spellings = read_lexicon(lex, self.tokens)  # LexiconError names the file:line of a bad spelling
+            words = sorted(spellings)
         else:
             words = list(self.tokens)  # lexicon-free: the LM's words are the units, index = unit id
-        loaded: dict = {"arpa": arpa, "lexicon": lex, "lm": None, "bpe_spellings": bpe_spellings}
+        loaded: dict = {"arpa": arpa, "lexicon": lex, "lm": None, "trie": None}
         if arpa is not None:
             unigrams = read_arpa_unigrams(arpa)
             if not unigrams:
@@ -138,31 +142,62 @@ class BeamSearchDecoder:
                 strange = sorted(unigrams - set(self.tokens) - {BOS, EOS, UNK})
                 if strange:
                     raise ArpaError(f"{arpa}: character LM has units the model lacks: {strange[:5]}")
+        if lex is not None or arpa is not None:
             words = words + ([UNK] if UNK not in words else [])
+        if arpa is not None:
             loaded["lm"] = load_kenlm(arpa, words)
-        loaded["words"] = words
+        elif lex is not None:
+            loaded["lm"] = ZeroLM()  # words from the lexicon, each scored only by word_score
+        loaded["words"], loaded["word_dict"] = words, Dictionary(words)
+        if spellings is not None:
+            loaded["trie"] = self._trie(spellings, words, loaded["lm"])
         return loaded
 
-    def _build(self):
-        from torchaudio.models.decoder import ctc_decoder
+    def _trie(self, spellings: dict[str, list[list[str]]], words: list[str], lm):
+        """The lexicon's spellings as a trie of unit ids, each word's leaf holding its LM score after ``<s>``,
+        smeared (max) towards the root, as torchaudio's ctc_decoder builds it, but once per LM: torchaudio
+        rebuilds it for every decoder (seconds for a 65k-word lexicon: each α/β of tune-lm, each stream)."""
+        from flashlight.lib.text.decoder import SmearingMode, Trie
 
-        cfg, lex = self.cfg, self._loaded["lexicon"]
-        # ctc_decoder takes the LM's word list as a file (lm_dict): the list that indexes the loaded KenLM.
-        with tempfile.TemporaryDirectory() as tmp:
-            words_file = Path(tmp) / "words.txt"
-            words_file.write_text("".join(w + "\n" for w in self._loaded["words"]), encoding="utf-8")
-            if self._loaded["bpe_spellings"] is not None:
-                lex = Path(tmp) / "lexicon_bpe.txt"
-                lex.write_text("".join(f"{w}\t{' '.join(p)}\n" for w, p in self._loaded["bpe_spellings"].items()),
-                               encoding="utf-8")
-            return ctc_decoder(
-                lexicon=str(lex) if lex else None, tokens=self.tokens, lm=self._loaded["lm"],
-                lm_dict=str(words_file) if self._loaded["lm"] is not None else None,
-                beam_size=cfg.beam, beam_size_token=cfg.beam_size_token or None,
-                beam_threshold=cfg.beam_threshold, lm_weight=cfg.lm_weight, word_score=cfg.word_score,
-                # Lexicon-free decoding has no per-word score; the word separator's score plays its part.
-                sil_score=0.0 if lex else cfg.word_score,
-                blank_token=self.tokens[self.tokenizer.blank_id], sil_token=WORD_SEP, unk_word=UNK)
+        unit = {t: i for i, t in enumerate(self.tokens)}
+        word_index = {w: i for i, w in enumerate(words)}
+        trie = Trie(len(self.tokens), unit[WORD_SEP])
+        start = lm.start(False)
+        for word, spelled in spellings.items():
+            index = word_index[word]
+            _, score = lm.score(start, index)
+            for spelling in spelled:
+                trie.insert(list(map(unit.__getitem__, spelling)), index, score)
+        trie.smear(SmearingMode.MAX)
+        return trie
+
+    def _build(self):
+        from flashlight.lib.text.decoder import (
+            CriterionType,
+            LexiconDecoder,
+            LexiconDecoderOptions,
+            LexiconFreeDecoder,
+            LexiconFreeDecoderOptions,
+        )
+        from flashlight.lib.text.dictionary import Dictionary
+
+        cfg, loaded = self.cfg, self._loaded
+        blank, sil = self.tokenizer.blank_id, self.tokens.index(WORD_SEP)
+        beam_size_token = cfg.beam_size_token or len(self.tokens)
+        if loaded["trie"] is not None:
+            options = LexiconDecoderOptions(
+                beam_size=cfg.beam, beam_size_token=beam_size_token, beam_threshold=cfg.beam_threshold,
+                lm_weight=cfg.lm_weight, word_score=cfg.word_score, unk_score=float("-inf"), sil_score=0.0,
+                log_add=False, criterion_type=CriterionType.CTC)
+            search = LexiconDecoder(options, loaded["trie"], loaded["lm"], sil, blank,
+                                    loaded["word_dict"].get_index(UNK), [], False)
+        else:
+            # Lexicon-free decoding has no per-word score; the word separator's score plays its part.
+            options = LexiconFreeDecoderOptions(
+                beam_size=cfg.beam, beam_size_token=beam_size_token, beam_threshold=cfg.beam_threshold,
+                lm_weight=cfg.lm_weight, sil_score=cfg.word_score, log_add=False, criterion_type=CriterionType.CTC)
+            search = LexiconFreeDecoder(options, loaded["lm"] or _zero_lm(loaded), sil, blank, [])
+        return _PrebuiltCTCDecoder(search, loaded, Dictionary(self.tokens), blank)
 
     def with_weights(self, lm_weight: float, word_score: float) -> BeamSearchDecoder:
         """The same decoder with other α/β; the loaded LM and lexicon are shared."""
@@ -298,6 +333,24 @@ class BeamStream:
         hyps = self.search.get_final_hypothesis()
         self.steps = 0
         return self._ids(hyps[0].words, hyps[0].tokens) if hyps else []
+
+
+class _PrebuiltCTCDecoder(CTCDecoder):
+    """torchaudio's CTCDecoder (``__call__``, ``decode_begin``/``decode_step``, its hypotheses) over a
+    flashlight search built by :meth:`BeamSearchDecoder._build`: its own ``__init__`` would build the
+    lexicon trie again. It holds what the search points into (LM, trie), so they outlive it."""
+
+    def __init__(self, search, loaded: dict, tokens_dict, blank: int):  # noqa: D107 (no super(): see above)
+        self.nbest, self.decoder, self.blank = 1, search, blank
+        self.word_dict, self.tokens_dict = loaded["word_dict"], tokens_dict
+        self.lm, self._keep = loaded["lm"], loaded
+
+
+def _zero_lm(loaded: dict):
+    """The no-LM scorer of a lexicon-free search, made once per loaded setup (the search keeps a reference)."""
+    from flashlight.lib.text.decoder import ZeroLM
+
+    return loaded.setdefault("zero_lm", ZeroLM())
 
 
 def _lexicon_words(path: str | os.PathLike) -> set[str]:

@@ -63,8 +63,8 @@ def read_lexicon(path: str | os.PathLike, tokens: list[str]) -> dict[str, list[l
             word, spelling = fields[0], fields[1:]
             if not spelling:
                 raise LexiconError(f"{path}:{lineno}: word {word!r} has no spelling")
-            bad = [t for t in spelling if t not in units]
-            if bad:
+            if not units.issuperset(spelling):
+                bad = [t for t in spelling if t not in units]
                 raise LexiconError(f"{path}:{lineno}: word {word!r} is spelled with {bad[0]!r}, which is not a unit "
                                    f"of the model (units: {' '.join(tokens)})")
             out.setdefault(word, []).append(spelling)

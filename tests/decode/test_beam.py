@@ -49,6 +49,39 @@ def test_beam_search_modes_recover_the_memorized_texts(setup, cfg):
     assert texts(setup["rec"], GreedyDecoder(), setup["lp"], setup["lens"]) == setup["refs"]
 
 
+@pytest.mark.parametrize("mode", ["word", "char", "lexicon"])
+def test_prebuilt_search_equals_torchaudios_ctc_decoder(setup, mode, tmp_path):
+    """The search built once from the loaded LM and trie scores every hypothesis as torchaudio's factory does."""
+    from torchaudio.models.decoder import ctc_decoder
+
+    from asr.decode.beam import LM_DIR_ARPA, LM_DIR_LEXICON
+    from asr.decode.lexicon import decoder_tokens
+
+    tok = setup["rec"].tokenizer
+    lm_dir = setup["root"] / ("char" if mode == "char" else "word")
+    cfg = {"word": DecodeConfig(beam=16, lm=str(lm_dir), lm_weight=1.5, word_score=-0.5),
+           "char": DecodeConfig(beam=16, lm=str(lm_dir), lm_weight=0.5, word_score=0.3),
+           "lexicon": DecodeConfig(beam=16, lexicon=str(lm_dir / LM_DIR_LEXICON), word_score=0.2)}[mode]
+    ours = BeamSearchDecoder(tok, cfg)
+    words_file = tmp_path / "words.txt"
+    words_file.write_text("".join(w + "\n" for w in ours._loaded["words"]))
+    lexicon = None if mode == "char" else str(lm_dir / LM_DIR_LEXICON)
+    tokens = decoder_tokens(tok.symbols)
+    theirs = ctc_decoder(lexicon=lexicon, tokens=tokens, nbest=3,
+                         lm=None if mode == "lexicon" else str(lm_dir / LM_DIR_ARPA),
+                         lm_dict=None if mode == "lexicon" else str(words_file), beam_size=16,
+                         lm_weight=cfg.lm_weight, word_score=cfg.word_score,
+                         sil_score=0.0 if lexicon else cfg.word_score, blank_token=tokens[tok.blank_id],
+                         sil_token="|", unk_word="<unk>")
+    # Flattened log-probs (a less certain model) give the search real choices to make.
+    lp = torch.log_softmax(setup["lp"] / 4, dim=-1)
+    ours._decoder.nbest = 3
+    for a, b in zip(ours._decoder(lp, setup["lens"]), theirs(lp, setup["lens"]), strict=True):
+        assert [h.words for h in a] == [h.words for h in b]
+        assert [h.tokens.tolist() for h in a] == [h.tokens.tolist() for h in b]
+        assert [h.score for h in a] == pytest.approx([h.score for h in b], abs=1e-4)
+
+
 def test_lexicon_restricts_words_and_with_weights_shares_the_lm(setup, tmp_path):
     # A lexicon without the first utterance's first word: that word cannot appear any more.
     words = sorted({w for t in setup["refs"] for w in t.split()})
