@@ -85,6 +85,26 @@ def _cpu() -> str:
     return platform.processor() or platform.machine()
 
 
+# The training runs of a release, in order: round 2 (release.sh stage 4) restarts the learning rate from
+# round 1's averaged weights (init_from).
+TRAINING_ROUNDS = ("bilstm_ctc", "bilstm_ctc_round2")
+
+
+def _training_round(run: Path) -> dict | None:
+    """One training run's figures from its metrics.jsonl and resolved train_config.yaml."""
+    if not (run / "metrics.jsonl").is_file():
+        return None
+    history = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines() if x.strip()]
+    if not history:
+        return None
+    resolved = yaml.safe_load((run / "train_config.yaml").read_text()) if (run / "train_config.yaml").is_file() else {}
+    resolved = resolved or {}
+    return {"run": run.name, "epochs": float(resolved.get("epochs", len(history))), "steps": history[-1]["step"],
+            "seconds": round(sum(h["epoch_seconds"] for h in history)), "lr": resolved.get("lr"),
+            "init_from": resolved.get("init_from") or None,
+            "dev_wer_per_epoch": [round(100 * h["dev_wer"], 2) for h in history]}
+
+
 def collect_card(model_dir: Path, bundle_dir: Path, exp: str | os.PathLike | None, data: str | os.PathLike | None,
                  command: str, speed: str | os.PathLike | None, parameters: int) -> dict:
     meta = _read_json(model_dir / "config.json") or {}
@@ -104,14 +124,12 @@ def collect_card(model_dir: Path, bundle_dir: Path, exp: str | os.PathLike | Non
     if exp:
         exp = Path(exp)
         card["results"] = _scores(exp)
-        history = [json.loads(x) for x in (exp / "bilstm_ctc" / "metrics.jsonl").read_text().splitlines()
-                   if x.strip()] if (exp / "bilstm_ctc" / "metrics.jsonl").is_file() else []
-        if history:
-            resolved = yaml.safe_load((exp / "bilstm_ctc" / "train_config.yaml").read_text()) or {}
-            card["training"] = {"epochs": float(resolved.get("epochs", len(history))), "steps": history[-1]["step"],
-                                "seconds": round(sum(h["epoch_seconds"] for h in history)),
-                                "dev_wer_per_epoch": [round(100 * h["dev_wer"], 2) for h in history],
-                                "machine": f"{_cpu()}, {os.cpu_count()} cores"}
+        rounds = [r for r in (_training_round(exp / name) for name in TRAINING_ROUNDS) if r]
+        if rounds:
+            card["training"] = {"epochs": sum(r["epochs"] for r in rounds), "steps": sum(r["steps"] for r in rounds),
+                                "seconds": sum(r["seconds"] for r in rounds),
+                                "dev_wer_per_epoch": [w for r in rounds for w in r["dev_wer_per_epoch"]],
+                                "machine": f"{_cpu()}, {os.cpu_count()} cores", "rounds": rounds}
         tune = exp / "bilstm_ctc" / "tune_lm.txt"
         best = [line for line in tune.read_text().splitlines() if "best alpha" in line] if tune.is_file() else []
         if best:
@@ -214,6 +232,12 @@ def render_card(card: dict) -> str:
     if train:
         lines.append(f"{train['epochs']:g} epochs ({train['steps']} steps) in {train['seconds'] / 60:.0f} minutes "
                      f"on {train['machine']}, no GPU; dev WER per epoch {train['dev_wer_per_epoch']}.")
+        rounds = train.get("rounds", [])
+        if len(rounds) > 1:
+            lines.append("In rounds, each starting from the previous one's averaged weights with a new learning-rate "
+                         "schedule: " + "; ".join(
+                             f"{r['run']}: {r['epochs']:g} epochs, peak lr {r['lr']}, {r['seconds'] / 60:.0f} min"
+                             for r in rounds) + ".")
     if card.get("averaged"):
         lines.append(f"Weights: the average of checkpoints at steps {card['averaged'].get('steps')}.")
     if card.get("tuning"):
