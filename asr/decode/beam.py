@@ -29,6 +29,7 @@ import torch
 from torchaudio.models.decoder import CTCDecoder
 
 from asr.decode.config import DecodeConfig
+from asr.decode.kenlm_binary import BINARY_NAME, is_kenlm_binary
 from asr.decode.lexicon import LexiconError, decoder_tokens, read_lexicon
 from asr.decode.ngram_lm import BOS, EOS, UNK, WORD_SEP, ArpaError, read_arpa, read_arpa_unigrams
 from asr.text.units import SPACE
@@ -41,21 +42,27 @@ NEVER = -1e5  # log-prob of the separator token that BPE models lack: never on a
 
 
 def lexicon_path_for(arpa: str | os.PathLike) -> Path:
-    """Where ``asr lm`` puts the lexicon of an LM: ``DIR/lexicon.txt`` for ``DIR/lm.arpa``, else ``X.lexicon.txt``."""
+    """Where ``asr lm`` puts the lexicon of an LM: ``DIR/lexicon.txt`` for ``DIR/lm.arpa`` (or its binary
+    ``DIR/lm.bin``), else ``X.lexicon.txt``."""
     arpa = Path(arpa)
-    if arpa.name == LM_DIR_ARPA:
+    if arpa.name in (LM_DIR_ARPA, BINARY_NAME):
         return arpa.parent / LM_DIR_LEXICON
     return arpa.with_suffix(".lexicon.txt")
 
 
 def resolve_lm(lm: str, lexicon: str) -> tuple[Path | None, Path | None]:
-    """``(arpa, lexicon)`` for ``--lm`` (file or ``asr lm`` directory) and ``--lexicon``.
+    """``(LM file, lexicon)`` for ``--lm`` (an ARPA or KenLM binary file, or an ``asr lm`` directory) and ``--lexicon``.
 
+    In a directory, ``lm.bin`` (asr.decode.kenlm_binary) is taken when it is not older than ``lm.arpa``.
     Without ``--lexicon``, a word LM's lexicon is the one ``asr lm`` wrote next to it.
     """
     arpa = None
     if lm:
-        arpa = Path(lm) / LM_DIR_ARPA if Path(lm).is_dir() else Path(lm)
+        arpa = Path(lm)
+        if arpa.is_dir():
+            text, binary = arpa / LM_DIR_ARPA, arpa / BINARY_NAME
+            arpa = binary if binary.is_file() and (
+                not text.is_file() or binary.stat().st_mtime >= text.stat().st_mtime) else text
         if not arpa.is_file():
             raise ArpaError(f"{arpa}: no such language model file")
     lex = Path(lexicon) if lexicon else None
@@ -79,7 +86,8 @@ def _quiet_stderr():
 
 
 def load_kenlm(arpa: Path, words: list[str]):
-    """A flashlight KenLM over ``words`` (index = position), with a clear error for a bad file."""
+    """A flashlight KenLM (ARPA or binary file) over ``words`` (index = position), with a clear error for a bad
+    file."""
     from flashlight.lib.text.decoder.kenlm import KenLM
     from flashlight.lib.text.dictionary import Dictionary
 
@@ -88,7 +96,8 @@ def load_kenlm(arpa: Path, words: list[str]):
             return KenLM(str(arpa), Dictionary(words))
     except RuntimeError as e:
         # KenLM names a C++ source line; our reader names the line of the ARPA file.
-        read_arpa(arpa)
+        if not is_kenlm_binary(arpa):
+            read_arpa(arpa)
         reason = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
         raise ArpaError(f"{arpa}: KenLM cannot load it: {reason}") from None
 
@@ -125,7 +134,11 @@ class BeamSearchDecoder:
         else:
             words = list(self.tokens)  # lexicon-free: the LM's words are the units, index = unit id
         loaded: dict = {"arpa": arpa, "lexicon": lex, "lm": None, "trie": None}
-        if arpa is not None:
+        binary = arpa is not None and is_kenlm_binary(arpa)
+        if binary and lex is None:
+            raise LexiconError(f"{arpa} is a KenLM binary LM: decoding with it needs its lexicon (--lexicon, or "
+                               f"{lexicon_path_for(arpa)}); binary character LMs are not supported")
+        if arpa is not None and not binary:
             unigrams = read_arpa_unigrams(arpa)
             if not unigrams:
                 read_arpa(arpa)  # names the problem

@@ -16,7 +16,7 @@ from pathlib import Path
 from asr.config import add_config_arguments, config_from_args
 from asr.decode.config import BATCH_SECONDS, BEAM_OPTIONS, DecodeConfig, TuneConfig
 from asr.decode.ngram_lm import NgramConfig
-from asr.io import atomic_write_text, check_output_dir
+from asr.io import InputError, atomic_write_text, check_output_dir
 
 log = logging.getLogger(__name__)
 
@@ -97,17 +97,31 @@ def run_decode(args: argparse.Namespace) -> int:
 def add_lm_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("text", help="training text: one sentence per line, or a data dir / its text file (ids dropped)")
     p.add_argument("out", help="OUT.arpa (lexicon: OUT.lexicon.txt), or a directory (lm.arpa + lexicon.txt)")
+    p.add_argument("--binary", action="store_true",
+                   help="also write KenLM's binary form (OUT.bin, or lm.bin in the directory), which the decoder "
+                        "loads in milliseconds: needs KenLM's build_binary (recipes/tools/install_kenlm.sh)")
+    p.add_argument("--build-binary", metavar="PATH", help="KenLM's build_binary (default: $ASR_KENLM_BUILD_BINARY, "
+                   "else build_binary on PATH)")
     add_config_arguments(p, NgramConfig)
 
 
 def run_lm(args: argparse.Namespace) -> int:
     from asr.decode.beam import LM_DIR_ARPA, lexicon_path_for
+    from asr.decode.kenlm_binary import TOOL_ENV, build_kenlm_binary, find_build_binary
     from asr.decode.lexicon import write_lexicon
     from asr.decode.ngram_lm import build_lm, write_arpa
 
     cfg = config_from_args(NgramConfig, args)
     out = Path(args.out)
     arpa = out if out.suffix == ".arpa" else out / LM_DIR_ARPA
+    tool = None
+    if args.binary:  # before the (long) estimation: a missing tool is known now
+        if cfg.unit != "word":
+            raise InputError("--binary: the decoder takes binary word LMs only (a character LM stays ARPA)")
+        tool = find_build_binary(args.build_binary)
+        if tool is None:
+            raise InputError("--binary needs KenLM's build_binary: run recipes/tools/install_kenlm.sh, or give "
+                             f"--build-binary PATH (or set {TOOL_ENV})")
     model = build_lm(args.text, cfg)
     write_arpa(model, arpa)
     counts = " ".join(f"{n}-grams {c}" for n, c in enumerate(model.counts(), 1))
@@ -116,6 +130,9 @@ def run_lm(args: argparse.Namespace) -> int:
     if cfg.unit == "word":
         lex = write_lexicon(model.vocab, lexicon_path_for(arpa))
         print(f"{lex}: {len(model.vocab) - 3} words")
+    if tool is not None:
+        binary = build_kenlm_binary(arpa, arpa.with_suffix(".bin"), tool)
+        print(f"{binary}: KenLM binary ({binary.stat().st_size / 1e6:.1f} MB), loaded instead of {arpa.name}")
     return 0
 
 

@@ -23,6 +23,7 @@ from asr.decode.beam import LM_DIR_ARPA, LM_DIR_LEXICON, BeamSearchDecoder, reso
 from asr.decode.config import BATCH_SECONDS, DecodeConfig, TuneConfig, save_decode_config
 from asr.decode.decode_data import datadir_log_probs, decode_batch
 from asr.decode.decoder import Decoder, GreedyDecoder
+from asr.decode.kenlm_binary import BINARY_NAME, is_kenlm_binary
 from asr.decode.parallel import DecoderPool, PooledDecoder
 from asr.evaluate.scoring import score
 from asr.model.runtime import ModelRuntime
@@ -81,8 +82,9 @@ def tune_lm(runtime: ModelRuntime, model_dir: str | os.PathLike, dev_dir: str | 
 
     d = Path(model_dir)
     if cfg.copy_lm:
-        shutil.copyfile(arpa, d / LM_DIR_ARPA)
-        arpa = d / LM_DIR_ARPA
+        name = BINARY_NAME if is_kenlm_binary(arpa) else LM_DIR_ARPA
+        shutil.copyfile(arpa, d / name)
+        arpa = d / name
         if lexicon is not None:
             shutil.copyfile(lexicon, d / LM_DIR_LEXICON)
             lexicon = d / LM_DIR_LEXICON

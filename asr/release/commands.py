@@ -16,13 +16,17 @@ def add_bundle_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", help="the release run's data dir: its corpus_card.json for the card")
     p.add_argument("--speed", help="bench/bundled.py's JSON (load time, real-time factors) for the card")
     p.add_argument("--command", default="", help="the command that made the model, for the card")
+    p.add_argument("--kenlm-build-binary", metavar="PATH", help="KenLM's build_binary, to ship the LM in binary form "
+                   "(default: $ASR_KENLM_BUILD_BINARY, else build_binary beside python or on PATH; 'none', or none "
+                   "found: the ARPA text)")
 
 
 def run_bundle(args: argparse.Namespace) -> int:
+    from asr.decode.kenlm_binary import find_build_binary
     from asr.release.bundle import bundle_model
 
     card = bundle_model(args.model_dir, args.out_dir, exp=args.exp, data=args.data, command=args.command,
-                        speed=args.speed)
+                        speed=args.speed, build_binary=find_build_binary(args.kenlm_build_binary))
     print(f"{args.out_dir}: {card['bundle']['megabytes']} MB; card: {args.out_dir}/README.md")
     return 0
 

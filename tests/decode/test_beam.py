@@ -8,9 +8,10 @@ import torch
 from asr.cli import main as asr_main
 from asr.data.audio import load_audio
 from asr.data.datadir import read_datadir
-from asr.decode.beam import BeamSearchDecoder
+from asr.decode.beam import BeamSearchDecoder, resolve_lm
 from asr.decode.config import DecodeConfig, load_decode_config, resolve_decode_config
 from asr.decode.decoder import GreedyDecoder, build_decoder, make_decoder
+from asr.decode.kenlm_binary import find_build_binary, is_kenlm_binary
 from asr.decode.lexicon import LexiconError
 from asr.decode.ngram_lm import ArpaError
 from asr.model.runtime import ModelRuntime
@@ -80,6 +81,36 @@ def test_prebuilt_search_equals_torchaudios_ctc_decoder(setup, mode, tmp_path):
         assert [h.words for h in a] == [h.words for h in b]
         assert [h.tokens.tolist() for h in a] == [h.tokens.tolist() for h in b]
         assert [h.score for h in a] == pytest.approx([h.score for h in b], abs=1e-4)
+
+
+@pytest.mark.skipif(find_build_binary() is None, reason="KenLM's build_binary is not installed "
+                    "(recipes/tools/install_kenlm.sh; .ci/run installs it)")
+def test_kenlm_binary_lm_decodes_as_its_arpa(setup, tmp_path, capsys):
+    """`asr lm --binary` writes lm.bin beside lm.arpa; the directory then means the binary, with the same search."""
+    tok = setup["rec"].tokenizer
+    text = setup["data"] / "text"
+    assert asr_main(["lm", str(text), str(tmp_path / "lm"), "--order", "3", "--binary"]) == 0
+    assert "lm.bin: KenLM binary" in capsys.readouterr().out
+    arpa, binary = tmp_path / "lm" / "lm.arpa", tmp_path / "lm" / "lm.bin"
+    assert is_kenlm_binary(binary) and not is_kenlm_binary(arpa)
+    assert resolve_lm(str(tmp_path / "lm"), "") == (binary, tmp_path / "lm" / "lexicon.txt")
+    lp = torch.log_softmax(setup["lp"] / 4, dim=-1)
+    results = []
+    for lm in (arpa, binary):
+        dec = BeamSearchDecoder(tok, DecodeConfig(beam=16, lm=str(lm), lm_weight=1.5, word_score=-0.5))
+        dec._decoder.nbest = 3
+        results.append([[(h.words, round(h.score, 4)) for h in hyps] for hyps in dec._decoder(lp, setup["lens"])])
+    assert results[0] == results[1]
+    renamed = binary.rename(tmp_path / "lm" / "renamed.bin")  # no lexicon beside it under this name
+    with pytest.raises(LexiconError, match="binary LM: decoding with it needs its lexicon"):
+        BeamSearchDecoder(tok, DecodeConfig(beam=4, lm=str(renamed)))
+
+
+def test_lm_binary_without_the_tool_is_one_clear_error(setup, tmp_path):
+    out = tmp_path / "lm"
+    assert asr_main(["lm", str(setup["data"] / "text"), str(out), "--binary", "--build-binary",
+                     str(tmp_path / "no_such_tool")]) == 1
+    assert not out.exists()
 
 
 def test_lexicon_restricts_words_and_with_weights_shares_the_lm(setup, tmp_path):

@@ -10,6 +10,7 @@ from safetensors.torch import load_file
 
 from asr.cli import main as asr_main
 from asr.data.datadir import read_datadir
+from asr.decode.kenlm_binary import find_build_binary, is_kenlm_binary
 from asr.model.bundled import resolve_model_dir
 from asr.transcribe import load_model
 
@@ -30,7 +31,8 @@ def test_bundle_is_fp16_gzipped_and_transcribes_as_the_original(tuned_model, ove
                                                                  capsys):
     model, lm = tuned_model
     out = tmp_path / "bundle"
-    assert asr_main(["bundle", str(model), str(out), "--command", "asr bundle (test)"]) == 0
+    assert asr_main(["bundle", str(model), str(out), "--command", "asr bundle (test)",
+                     "--kenlm-build-binary", "none"]) == 0
     assert "card:" in capsys.readouterr().out
     names = {p.name for p in out.iterdir()}
     assert names == {"model.safetensors", "config.json", "tokens.txt", "decode.json", "lm.arpa.gz", "lexicon.txt.gz",
@@ -67,6 +69,22 @@ def test_bundle_is_fp16_gzipped_and_transcribes_as_the_original(tuned_model, ove
     assert asr_main(["decode", "-m", str(out), str(overfit_run["data"]), str(tmp_path / "dec")]) == 0
     hyp = dict(line.split(maxsplit=1) for line in (tmp_path / "dec" / "hyp.txt").read_text().splitlines())
     assert hyp == {u: overfit_run["texts"][u] for u in dd.utt_ids}
+
+
+@pytest.mark.skipif(find_build_binary() is None, reason="KenLM's build_binary is not installed "
+                    "(recipes/tools/install_kenlm.sh; .ci/run installs it)")
+def test_bundle_ships_the_lm_in_kenlm_binary_form(tuned_model, overfit_run, tmp_path, monkeypatch):
+    model, lm = tuned_model
+    out = tmp_path / "bundle"
+    assert asr_main(["bundle", str(model), str(out)]) == 0
+    assert {"lm.bin.gz", "lexicon.txt.gz"} <= {p.name for p in out.iterdir()} and not (out / "lm.arpa.gz").exists()
+    assert json.loads((out / "decode.json").read_text())["lm"] == "lm.bin"
+    monkeypatch.setenv("ASR_CACHE_DIR", str(tmp_path / "cache"))
+    assert is_kenlm_binary(resolve_model_dir(out) / "lm.bin")
+    dd = read_datadir(overfit_run["data"])
+    rec = load_model(out, device="cpu")
+    assert rec.decoder.name.startswith("beam") and "lm" in rec.decoder.name
+    assert [rec.transcribe(dd.audio_path(u)) for u in dd.utt_ids] == [overfit_run["texts"][u] for u in dd.utt_ids]
 
 
 def test_bundle_needs_a_tuned_lm(overfit_run, tmp_path):
