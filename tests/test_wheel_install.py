@@ -75,7 +75,7 @@ def test_wheel_holds_the_package_data(wheel):
               "asr/data/text/WORDNET_LICENSE", "asr/data/text/FORTUNES_LICENSE",
               "asr/model/bundled_model/model.safetensors", "asr/model/bundled_model/lm.arpa.gz",
               "asr/model/bundled_model/decode.json", "asr/model/bundled_model/README.md",
-              "asr/model/bundled_stream/model.safetensors", "asr/model/bundled_stream/lm.arpa.gz",
+              "asr/model/bundled_stream/model.safetensors", "asr/model/bundled_stream/lm.bin.gz",
               "asr/model/bundled_stream/config.json", "asr/serve/static/index.html"):
         assert f in names, f
 

@@ -26,7 +26,7 @@ DEFAULT_BEAM = 50  # an LM without a beam width gets this width
 BATCH_SECONDS = 240.0  # audio per forward batch when decoding a data directory
 _BEAM_THRESHOLD = 25.0
 # Flags both `asr decode` and `asr tune-lm` have.
-_LM_HELP = "ARPA LM file, or an `asr lm` output directory (lm.arpa + lexicon.txt)"
+_LM_HELP = "ARPA or KenLM binary LM file, or an `asr lm` output directory (lm.arpa or lm.bin + lexicon.txt)"
 _LEXICON_HELP = "word spellings (a word LM without one: the lexicon `asr lm` wrote next to it)"
 _THRESHOLD_HELP = "prune hypotheses this far (ln) below the best"
 

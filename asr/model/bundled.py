@@ -1,9 +1,10 @@
 """The model shipped inside the package, and which model directory a command means.
 
 ``asr/model/bundled_model/`` is package data (it travels in the wheel): a model directory whose
-weights are fp16 and whose LM and lexicon are gzipped (``lm.arpa.gz``, ``lexicon.txt.gz``) to keep the
-package small. The decoder (KenLM, flashlight) reads plain files, so on first use they are written,
-uncompressed, to a cache directory, beside links to the other files::
+weights are fp16 and whose LM and lexicon are gzipped (``lm.bin.gz``: KenLM's binary form, or
+``lm.arpa.gz``; ``lexicon.txt.gz``) to keep the package small. The decoder (KenLM, flashlight) reads
+plain files, so on first use they are written, uncompressed, to a cache directory, beside links to the
+other files::
 
     $ASR_CACHE_DIR (default $XDG_CACHE_HOME/asr, else ~/.cache/asr)/bundled-<weights sha256[:16]>/
 

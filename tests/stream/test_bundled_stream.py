@@ -14,7 +14,7 @@ def test_the_streaming_bundle_is_in_the_package():
     assert has_bundled_stream_model()
     config = json.loads((BUNDLED_STREAM_DIR / "config.json").read_text())["model"]
     assert config["chunk_size"] > 0 and not config["utterance_cmn"]
-    assert (BUNDLED_STREAM_DIR / "README.md").is_file() and (BUNDLED_STREAM_DIR / "lm.arpa.gz").is_file()
+    assert (BUNDLED_STREAM_DIR / "README.md").is_file() and (BUNDLED_STREAM_DIR / "lm.bin.gz").is_file()
 
 
 @pytest.mark.parametrize("decoder", ["greedy", None])
