@@ -353,7 +353,7 @@ class _PrebuiltCTCDecoder(CTCDecoder):
     flashlight search built by :meth:`BeamSearchDecoder._build`: its own ``__init__`` would build the
     lexicon trie again. It holds what the search points into (LM, trie), so they outlive it."""
 
-    def __init__(self, search, loaded: dict, tokens_dict, blank: int):  # noqa: D107 (no super(): see above)
+    def __init__(self, search, loaded: dict, tokens_dict, blank: int):  # no super().__init__(): see above
         self.nbest, self.decoder, self.blank = 1, search, blank
         self.word_dict, self.tokens_dict = loaded["word_dict"], tokens_dict
         self.lm, self._keep = loaded["lm"], loaded
