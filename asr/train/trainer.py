@@ -513,6 +513,8 @@ class Trainer:
         stop = ""
         if cfg.early_stop_patience and self.epochs_without_improvement >= cfg.early_stop_patience:
             stop = "early_stop"  # resumed from the checkpoint of an early-stopped run
+        if cfg.max_steps and step >= cfg.max_steps:
+            stop = "max_steps"  # resumed where a max_steps run stopped: a rerun of the same command does nothing
         try:
             while epoch <= self.num_epochs and not stop:
                 step, stop = self._run_epoch(epoch, start_batch, step, sums, tlog)

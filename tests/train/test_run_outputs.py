@@ -93,6 +93,9 @@ def test_fractional_epochs_end_the_last_epoch_and_the_schedule_early(small_run_a
     exp2 = tmp_path / "exp2"
     args = ["epochs=1.5", "log_interval=1", "final_lr_ratio=0.1", "plots=false", "tensorboard=false", IN_PROCESS]
     assert asr_main(["train", *small_run_args(exp2, *args, f"max_steps={history[1]['step']}")]) == 0
+    files = sorted(p.name for p in exp2.glob("*.pt"))
+    assert asr_main(["train", *small_run_args(exp2, *args, f"max_steps={history[1]['step']}", "resume=true")]) == 0
+    assert sorted(p.name for p in exp2.glob("*.pt")) == files  # the same command again: nothing more to do
     assert asr_main(["train", *small_run_args(exp2, *args, "resume=true")]) == 0
     resumed = [json.loads(x) for x in (exp2 / "metrics.jsonl").read_text().splitlines()]
     assert [h["step"] for h in resumed] == [h["step"] for h in history]
