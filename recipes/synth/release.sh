@@ -45,6 +45,7 @@ exp=exp/release
 # of them commands and questions), not only those trained on, besides the books and GCIDE.
 lm_sources=gcide-quotes,gcide-notes,austen,moby
 lm_include="asr/data/text/wordnet_sentences.txt asr/data/text/fortune_sentences.txt"
+lm_weights=1.5,1.75,2,2.25   # stage 5's alpha grid (round 1 picked 2, the edge of run.sh's 1.5,1.75,2)
 decode_beam=500      # the shipped beam width (decode.json): RTF <= 0.05 on 2 cores (run.sh: 1000)
 lm_prune=1           # drop n-grams (order >= 2) seen at most this often before estimating: a smaller bundle
 bundle_dir=asr/model/bundled_model
@@ -55,7 +56,7 @@ cd "$(dirname "$0")/../.."
 . recipes/parse_options.sh
 
 run=(bash recipes/synth/run.sh --nj "$nj" --seed "$seed" --train-hours "$train_hours" --data "$data" --exp "$exp"
-     --train-config "$train_config" --lm-sources "$lm_sources" --lm-include "$lm_include" --decode-beam "$decode_beam"
+     --train-config "$train_config" --lm-sources "$lm_sources" --lm-include "$lm_include" --decode-beam "$decode_beam" --lm-weights "$lm_weights"
      --realdev "$realdev")
 model=$exp/bilstm_ctc/model
 
