@@ -91,7 +91,8 @@ TRAINING_ROUNDS = ("bilstm_ctc", "bilstm_ctc_round2")
 
 
 def _training_round(run: Path) -> dict | None:
-    """One training run's figures from its metrics.jsonl and resolved train_config.yaml."""
+    """One training run's figures from its metrics.jsonl, steps.csv and resolved train_config.yaml, counting a
+    last epoch that max_steps cut short (its time from the checkpoint written where it stopped)."""
     if not (run / "metrics.jsonl").is_file():
         return None
     history = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines() if x.strip()]
@@ -99,9 +100,21 @@ def _training_round(run: Path) -> dict | None:
         return None
     resolved = yaml.safe_load((run / "train_config.yaml").read_text()) if (run / "train_config.yaml").is_file() else {}
     resolved = resolved or {}
-    return {"run": run.name, "epochs": float(resolved.get("epochs", len(history))), "steps": history[-1]["step"],
-            "seconds": round(sum(h["epoch_seconds"] for h in history)), "lr": resolved.get("lr"),
-            "init_from": resolved.get("init_from") or None,
+    steps, seconds, epochs = history[-1]["step"], sum(h["epoch_seconds"] for h in history), len(history)
+    logged = (run / "steps.csv").read_text().split() if (run / "steps.csv").is_file() else []
+    last = int(logged[-1].split(",")[0]) if len(logged) > 1 else steps
+    if last > steps and (run / f"step-{last}.pt").is_file():
+        import torch
+
+        ckpt = torch.load(run / f"step-{last}.pt", map_location="cpu", weights_only=False)
+        per_epoch = history[-1]["step"] - (history[-2]["step"] if len(history) > 1 else 0)
+        seconds += ckpt["trainer"]["epoch_sums"]["seconds"]
+        epochs += (last - steps) / per_epoch
+        steps = last
+    else:
+        epochs = float(resolved.get("epochs", epochs))
+    return {"run": run.name, "epochs": round(epochs, 2), "steps": steps, "seconds": round(seconds),
+            "lr": resolved.get("lr"), "init_from": resolved.get("init_from") or None,
             "dev_wer_per_epoch": [round(100 * h["dev_wer"], 2) for h in history]}
 
 
