@@ -73,7 +73,7 @@ def test_wheel_holds_the_package_data(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for f in ("asr/data/voices.yaml", "asr/data/text/wordnet_sentences.txt", "asr/data/text/fortune_sentences.txt",
               "asr/data/text/WORDNET_LICENSE", "asr/data/text/FORTUNES_LICENSE",
-              "asr/model/bundled_model/model.safetensors", "asr/model/bundled_model/lm.arpa.gz",
+              "asr/model/bundled_model/model.safetensors", "asr/model/bundled_model/lm.bin.gz",
               "asr/model/bundled_model/decode.json", "asr/model/bundled_model/README.md",
               "asr/model/bundled_stream/model.safetensors", "asr/model/bundled_stream/lm.bin.gz",
               "asr/model/bundled_stream/config.json", "asr/serve/static/index.html"):
@@ -108,4 +108,4 @@ def test_transcribe_right_after_install(venv, tmp_path):
     _run([venv / "bin" / "asr", "speak", "--out", wav, "the weather is cold and wet today"], cwd=cwd, env=env)
     text = _run([venv / "bin" / "asr", "transcribe", wav, "--no-progress"], cwd=cwd, env=env).stdout.strip()
     assert len(text.split()) >= 3, text
-    assert list((tmp_path / "cache").glob("bundled-*/lm.arpa"))  # the LM was unpacked outside the install
+    assert list((tmp_path / "cache").glob("bundled-*/lm.bin"))  # the LM was unpacked outside the install

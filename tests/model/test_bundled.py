@@ -10,7 +10,7 @@ from asr.model.bundled import BUNDLED_DIR, bundled_card, has_bundled_model
 def test_the_bundle_and_its_card_are_in_the_package():
     assert has_bundled_model()
     names = {p.name for p in BUNDLED_DIR.iterdir()}
-    assert {"model.safetensors", "config.json", "tokens.txt", "decode.json", "lm.arpa.gz", "lexicon.txt.gz",
+    assert {"model.safetensors", "config.json", "tokens.txt", "decode.json", "lm.bin.gz", "lexicon.txt.gz",
             "card.json", "README.md"} <= names
     assert sum(p.stat().st_size for p in BUNDLED_DIR.iterdir()) < 40e6
     card = bundled_card()
