@@ -118,7 +118,7 @@ class BeamSearchDecoder:
 
     def _load(self) -> dict:
         """Read and check the LM and lexicon once, and build the lexicon trie the searches share:
-        {"arpa", "lexicon", "lm" (KenLM, ZeroLM or None), "words", "word_dict", "trie"}."""
+        {"arpa", "lexicon", "lm" (KenLM, or ZeroLM without one), "words", "word_dict", "tokens_dict", "trie"}."""
         from flashlight.lib.text.decoder import ZeroLM
         from flashlight.lib.text.dictionary import Dictionary
 
@@ -157,11 +157,9 @@ class BeamSearchDecoder:
                     raise ArpaError(f"{arpa}: character LM has units the model lacks: {strange[:5]}")
         if lex is not None or arpa is not None:
             words = words + ([UNK] if UNK not in words else [])
-        if arpa is not None:
-            loaded["lm"] = load_kenlm(arpa, words)
-        elif lex is not None:
-            loaded["lm"] = ZeroLM()  # words from the lexicon, each scored only by word_score
-        loaded["words"], loaded["word_dict"] = words, Dictionary(words)
+        # Without an LM, words (lexicon) or units (lexicon-free) are scored only by word_score.
+        loaded["lm"] = load_kenlm(arpa, words) if arpa is not None else ZeroLM()
+        loaded["words"], loaded["word_dict"], loaded["tokens_dict"] = words, Dictionary(words), Dictionary(self.tokens)
         if spellings is not None:
             loaded["trie"] = self._trie(spellings, words, loaded["lm"])
         return loaded
@@ -192,8 +190,6 @@ class BeamSearchDecoder:
             LexiconFreeDecoder,
             LexiconFreeDecoderOptions,
         )
-        from flashlight.lib.text.dictionary import Dictionary
-
         cfg, loaded = self.cfg, self._loaded
         blank, sil = self.tokenizer.blank_id, self.tokens.index(WORD_SEP)
         beam_size_token = cfg.beam_size_token or len(self.tokens)
@@ -209,8 +205,8 @@ class BeamSearchDecoder:
             options = LexiconFreeDecoderOptions(
                 beam_size=cfg.beam, beam_size_token=beam_size_token, beam_threshold=cfg.beam_threshold,
                 lm_weight=cfg.lm_weight, sil_score=cfg.word_score, log_add=False, criterion_type=CriterionType.CTC)
-            search = LexiconFreeDecoder(options, loaded["lm"] or _zero_lm(loaded), sil, blank, [])
-        return _PrebuiltCTCDecoder(search, loaded, Dictionary(self.tokens), blank)
+            search = LexiconFreeDecoder(options, loaded["lm"], sil, blank, [])
+        return _PrebuiltCTCDecoder(search, loaded, blank)
 
     def with_weights(self, lm_weight: float, word_score: float) -> BeamSearchDecoder:
         """The same decoder with other α/β; the loaded LM and lexicon are shared."""
@@ -353,17 +349,10 @@ class _PrebuiltCTCDecoder(CTCDecoder):
     flashlight search built by :meth:`BeamSearchDecoder._build`: its own ``__init__`` would build the
     lexicon trie again. It holds what the search points into (LM, trie), so they outlive it."""
 
-    def __init__(self, search, loaded: dict, tokens_dict, blank: int):  # no super().__init__(): see above
+    def __init__(self, search, loaded: dict, blank: int):  # no super().__init__(): see above
         self.nbest, self.decoder, self.blank = 1, search, blank
-        self.word_dict, self.tokens_dict = loaded["word_dict"], tokens_dict
+        self.word_dict, self.tokens_dict = loaded["word_dict"], loaded["tokens_dict"]
         self.lm, self._keep = loaded["lm"], loaded
-
-
-def _zero_lm(loaded: dict):
-    """The no-LM scorer of a lexicon-free search, made once per loaded setup (the search keeps a reference)."""
-    from flashlight.lib.text.decoder import ZeroLM
-
-    return loaded.setdefault("zero_lm", ZeroLM())
 
 
 def _lexicon_words(path: str | os.PathLike) -> set[str]:

@@ -101,7 +101,7 @@ def add_lm_arguments(p: argparse.ArgumentParser) -> None:
                    help="also write KenLM's binary form (OUT.bin, or lm.bin in the directory), which the decoder "
                         "loads in milliseconds: needs KenLM's build_binary (recipes/tools/install_kenlm.sh)")
     p.add_argument("--build-binary", metavar="PATH", help="KenLM's build_binary (default: $ASR_KENLM_BUILD_BINARY, "
-                   "else build_binary on PATH)")
+                   "else build_binary beside python or on PATH)")
     add_config_arguments(p, NgramConfig)
 
 

@@ -84,18 +84,16 @@ def bundle_model(model_dir: str | os.PathLike, out_dir: str | os.PathLike, exp: 
         for name in (CONFIG_JSON, TOKENS, BPE_MODEL):
             if (src / name).is_file():
                 shutil.copy2(src / name, tmp / name)
-        lm_name = PACKED_LM
-        if is_kenlm_binary(decode.lm):
-            lm_name = BINARY_NAME
-            _gzip(Path(decode.lm), tmp / (lm_name + GZ))
-        elif build_binary is not None:
-            lm_name = BINARY_NAME
-            _gzip(build_kenlm_binary(decode.lm, tmp / lm_name, build_binary), tmp / (lm_name + GZ))
-            (tmp / lm_name).unlink()
-        else:
+        lm, converted = Path(decode.lm), None
+        if not is_kenlm_binary(lm) and build_binary is not None:
+            lm = converted = build_kenlm_binary(lm, tmp / BINARY_NAME, build_binary)
+        elif not is_kenlm_binary(lm):
             log.warning("no KenLM build_binary: the LM ships as ARPA text, which loads ~0.5 s slower "
                         "(recipes/tools/install_kenlm.sh)")
-            _gzip(Path(decode.lm), tmp / (lm_name + GZ))
+        lm_name = BINARY_NAME if is_kenlm_binary(lm) else PACKED_LM
+        _gzip(lm, tmp / (lm_name + GZ))
+        if converted is not None:
+            converted.unlink()  # only its gzipped copy ships
         if decode.lexicon:
             _gzip(Path(decode.lexicon), tmp / (PACKED_LEXICON + GZ))
         tuned = json.loads((src / DECODE_JSON).read_text())

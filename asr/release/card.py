@@ -85,9 +85,9 @@ def _cpu() -> str:
     return platform.processor() or platform.machine()
 
 
-# The training runs of a release, in order: round 2 (release.sh stage 4) restarts the learning rate from
-# round 1's averaged weights (init_from).
-TRAINING_ROUNDS = ("bilstm_ctc", "bilstm_ctc_round2")
+# The training runs of a release (under its exp dir), in order: round 2 (release.sh stage 4) restarts the
+# learning rate from round 1's averaged weights (init_from).
+TRAINING_ROUNDS = ("bilstm_ctc", "round2/bilstm_ctc")
 
 
 def _training_round(run: Path) -> dict | None:
@@ -104,16 +104,16 @@ def _training_round(run: Path) -> dict | None:
     logged = (run / "steps.csv").read_text().split() if (run / "steps.csv").is_file() else []
     last = int(logged[-1].split(",")[0]) if len(logged) > 1 else steps
     if last > steps and (run / f"step-{last}.pt").is_file():
-        import torch
+        from asr.train.checkpoint import load_checkpoint
 
-        ckpt = torch.load(run / f"step-{last}.pt", map_location="cpu", weights_only=False)
+        ckpt = load_checkpoint(run / f"step-{last}.pt", mmap=True)  # its metadata only
         per_epoch = history[-1]["step"] - (history[-2]["step"] if len(history) > 1 else 0)
         seconds += ckpt["trainer"]["epoch_sums"]["seconds"]
         epochs += (last - steps) / per_epoch
         steps = last
     else:
         epochs = float(resolved.get("epochs", epochs))
-    return {"run": run.name, "epochs": round(epochs, 2), "steps": steps, "seconds": round(seconds),
+    return {"epochs": round(epochs, 2), "steps": steps, "seconds": round(seconds),
             "lr": resolved.get("lr"), "init_from": resolved.get("init_from") or None,
             "dev_wer_per_epoch": [round(100 * h["dev_wer"], 2) for h in history]}
 
@@ -137,7 +137,7 @@ def collect_card(model_dir: Path, bundle_dir: Path, exp: str | os.PathLike | Non
     if exp:
         exp = Path(exp)
         card["results"] = _scores(exp)
-        rounds = [r for r in (_training_round(exp / name) for name in TRAINING_ROUNDS) if r]
+        rounds = [{"run": name} | r for name in TRAINING_ROUNDS if (r := _training_round(exp / name))]
         if rounds:
             card["training"] = {"epochs": sum(r["epochs"] for r in rounds), "steps": sum(r["steps"] for r in rounds),
                                 "seconds": sum(r["seconds"] for r in rounds),

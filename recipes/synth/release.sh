@@ -5,7 +5,7 @@
 #   bash recipes/synth/install_deps.sh && pip install -e '.[test,piper,hibari]' && bash recipes/synth/release.sh
 #
 # It is run.sh with more of everything (40 h of speech from every engine, a 3x256 model trained in two
-# rounds on 2 CPU cores: 2.1 epochs, then 3 more from round 1's averaged weights with the learning rate
+# rounds on 2 CPU cores: 2.1 epochs, then 2.7 more from round 1's averaged weights with the learning rate
 # restarted; checkpoint averaging), an LM over general English as well as books, then the bundle: fp16
 # weights, the tuned decode.json, the pruned LM gzipped, and a model card with the measured figures.
 # Training checkpoints every 400 steps; after an interruption, `--stage 3` (round 1) or `--stage 4`
@@ -81,13 +81,11 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
     timed asr average "$exp/bilstm_ctc" --last-checkpoints "$average" "$round1.tmp" && mv "$round1.tmp" "$round1"
   fi
   if [ -n "$more_config" ]; then
-    log "Stage 4: round 2 ($more_config) from $round1, resumable"
-    # shellcheck disable=SC2086
-    timed asr train --config "$more_config" exp_dir="$exp/bilstm_ctc_round2" init_from="$round1" \
-      train_data="$data/train_aug" train_feats="$data/feats/train_aug" dev_data="$data/dev" \
-      dev_feats="$data/feats/dev" seed="$seed" resume=true $train_args
+    log "Stage 4: round 2 ($more_config) from $round1 -> $exp/round2/bilstm_ctc, resumable"
+    "${run[@]}" --stage 3 --stop-stage 3 --exp "$exp/round2" --train-config "$more_config" \
+      --train-args "resume=true init_from=$round1 $train_args"
     log "Stage 4: average round 2's $average newest checkpoints into $model"
-    timed asr average "$exp/bilstm_ctc_round2" --last-checkpoints "$average" "$model.avg"
+    timed asr average "$exp/round2/bilstm_ctc" --last-checkpoints "$average" "$model.avg"
   else
     cp -r "$round1" "$model.avg"
   fi
