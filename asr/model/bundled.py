@@ -64,7 +64,11 @@ def bundled_model_dir(source: str | os.PathLike = BUNDLED_DIR) -> Path:
     entry = cache_root() / f"bundled-{file_sha256(src / WEIGHTS)[:16]}"
 
     def unpacked() -> bool:
-        return all((entry / p.name[: -len(GZ)]).is_file() for p in packed)
+        # Each gzipped file unpacked, each other file a link to this bundle's own: an entry made from another copy
+        # of the same weights (an installation since moved or removed: dangling links) is made again.
+        return all((entry / p.name[: -len(GZ)]).is_file() if p.name.endswith(GZ)
+                   else (entry / p.name).is_symlink() and (entry / p.name).resolve() == p.resolve()
+                   for p in src.iterdir() if p.is_file())
 
     if unpacked():
         return entry

@@ -70,6 +70,14 @@ def test_bundle_is_fp16_gzipped_and_transcribes_as_the_original(tuned_model, ove
     hyp = dict(line.split(maxsplit=1) for line in (tmp_path / "dec" / "hyp.txt").read_text().splitlines())
     assert hyp == {u: overfit_run["texts"][u] for u in dd.utt_ids}
 
+    # The same bundle installed elsewhere and the first copy removed: the cache entry's links would dangle.
+    moved = tmp_path / "moved"
+    shutil.copytree(out, moved)
+    shutil.rmtree(out)
+    assert resolve_model_dir(moved) == unpacked
+    assert (unpacked / "config.json").read_bytes() == (moved / "config.json").read_bytes()
+    assert load_model(moved, device="cpu").transcribe(dd.audio_path(utt)) == overfit_run["texts"][utt]
+
 
 @pytest.mark.skipif(find_build_binary() is None, reason="KenLM's build_binary is not installed "
                     "(recipes/tools/install_kenlm.sh; .ci/run installs it)")
