@@ -123,10 +123,12 @@ class BeamSearchDecoder:
         from flashlight.lib.text.dictionary import Dictionary
 
         arpa, lex = resolve_lm(self.cfg.lm, self.cfg.lexicon)
-        spellings: dict[str, list[list[str]]] | None = None
+        spellings: dict[str, list[list[int]]] | None = None  # word -> spellings in unit ids
         if lex is not None and self.bpe:
             # The lexicon spells words in characters (asr lm); spell them in this model's pieces instead.
-            spellings = {w: [self.tokenizer.sp.encode(w, out_type=str)] for w in sorted(_lexicon_words(lex))}
+            unit = {t: i for i, t in enumerate(self.tokens)}
+            spellings = {w: [[unit[p] for p in self.tokenizer.sp.encode(w, out_type=str)]]
+                         for w in sorted(_lexicon_words(lex))}
             words = list(spellings)
         elif lex is not None:
             spellings = read_lexicon(lex, self.tokens)  # LexiconError names the file:line of a bad spelling
@@ -164,21 +166,20 @@ class BeamSearchDecoder:
             loaded["trie"] = self._trie(spellings, words, loaded["lm"])
         return loaded
 
-    def _trie(self, spellings: dict[str, list[list[str]]], words: list[str], lm):
+    def _trie(self, spellings: dict[str, list[list[int]]], words: list[str], lm):
         """The lexicon's spellings as a trie of unit ids, each word's leaf holding its LM score after ``<s>``,
         smeared (max) towards the root, as torchaudio's ctc_decoder builds it, but once per LM: torchaudio
         rebuilds it for every decoder (seconds for a 65k-word lexicon: each α/β of tune-lm, each stream)."""
         from flashlight.lib.text.decoder import SmearingMode, Trie
 
-        unit = {t: i for i, t in enumerate(self.tokens)}
         word_index = {w: i for i, w in enumerate(words)}
-        trie = Trie(len(self.tokens), unit[WORD_SEP])
-        start = lm.start(False)
+        trie = Trie(len(self.tokens), self.tokens.index(WORD_SEP))
+        start, score, insert = lm.start(False), lm.score, trie.insert
         for word, spelled in spellings.items():
             index = word_index[word]
-            _, score = lm.score(start, index)
+            word_score = score(start, index)[1]
             for spelling in spelled:
-                trie.insert(list(map(unit.__getitem__, spelling)), index, score)
+                insert(spelling, index, word_score)
         trie.smear(SmearingMode.MAX)
         return trie
 

@@ -45,29 +45,32 @@ def write_lexicon(words: Iterable[str], path: str | os.PathLike) -> Path:
     return path
 
 
-def read_lexicon(path: str | os.PathLike, tokens: list[str]) -> dict[str, list[list[str]]]:
-    """Word -> spellings; every spelling token must be one of ``tokens`` (the decoder's token list).
+def read_lexicon(path: str | os.PathLike, tokens: list[str]) -> dict[str, list[list[int]]]:
+    """Word -> spellings, each a list of indices into ``tokens`` (the decoder's token list).
 
     Raises LexiconError naming the file, line, word and the token that is not a unit.
     """
     path = Path(path)
     if not path.is_file():
         raise LexiconError(f"{path}: no such lexicon file")
-    units = set(tokens)
-    out: dict[str, list[list[str]]] = {}
+    unit = {t: i for i, t in enumerate(tokens)}
+    index = unit.__getitem__
+    out: dict[str, list[list[int]]] = {}
+    # Read at once and mapped to ids in one pass: this is on the bundled model's load path (65k words).
     with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            fields = line.split()
-            if not fields:
-                continue
-            word, spelling = fields[0], fields[1:]
-            if not spelling:
-                raise LexiconError(f"{path}:{lineno}: word {word!r} has no spelling")
-            if not units.issuperset(spelling):
-                bad = [t for t in spelling if t not in units]
-                raise LexiconError(f"{path}:{lineno}: word {word!r} is spelled with {bad[0]!r}, which is not a unit "
-                                   f"of the model (units: {' '.join(tokens)})")
-            out.setdefault(word, []).append(spelling)
+        lines = f.read().splitlines()
+    for lineno, line in enumerate(lines, 1):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) < 2:
+            raise LexiconError(f"{path}:{lineno}: word {fields[0]!r} has no spelling")
+        try:
+            spelling = list(map(index, fields[1:]))
+        except KeyError as e:
+            raise LexiconError(f"{path}:{lineno}: word {fields[0]!r} is spelled with {e.args[0]!r}, which is not a "
+                               f"unit of the model (units: {' '.join(tokens)})") from None
+        out.setdefault(fields[0], []).append(spelling)
     if not out:
         raise LexiconError(f"{path}: empty lexicon")
     return out

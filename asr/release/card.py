@@ -85,9 +85,15 @@ def _cpu() -> str:
     return platform.processor() or platform.machine()
 
 
-# The training runs of a release (under its exp dir), in order: round 2 (release.sh stage 4) restarts the
-# learning rate from round 1's averaged weights (init_from).
-TRAINING_ROUNDS = ("bilstm_ctc", "round2/bilstm_ctc")
+# A release's first training run (under its exp dir); rounds 2, 3, ... (release.sh stage 4) are in
+# round<N>/<TRAINING_RUN>, each restarting the learning rate from the previous round's averaged weights.
+TRAINING_RUN = "bilstm_ctc"
+
+
+def training_rounds(exp: Path) -> list[str]:
+    """The release's training runs under ``exp``, in order: bilstm_ctc, round2/bilstm_ctc, round3/bilstm_ctc, ..."""
+    later = [p.parent.name for p in exp.glob(f"round*/{TRAINING_RUN}") if p.parent.name[5:].isdigit()]
+    return [TRAINING_RUN] + [f"{r}/{TRAINING_RUN}" for r in sorted(later, key=lambda r: int(r[5:]))]
 
 
 def _training_round(run: Path) -> dict | None:
@@ -137,7 +143,7 @@ def collect_card(model_dir: Path, bundle_dir: Path, exp: str | os.PathLike | Non
     if exp:
         exp = Path(exp)
         card["results"] = _scores(exp)
-        rounds = [{"run": name} | r for name in TRAINING_ROUNDS if (r := _training_round(exp / name))]
+        rounds = [{"run": name} | r for name in training_rounds(exp) if (r := _training_round(exp / name))]
         if rounds:
             card["training"] = {"epochs": sum(r["epochs"] for r in rounds), "steps": sum(r["steps"] for r in rounds),
                                 "seconds": sum(r["seconds"] for r in rounds),

@@ -1,24 +1,25 @@
 #!/usr/bin/env bash
-# The release recipe: the model shipped inside the package (asr/model/bundled/, `asr transcribe FILE`),
+# The release recipe: the model shipped inside the package (asr/model/bundled_model/, `asr transcribe FILE`),
 # made from a fresh clone with one command:
 #
 #   bash recipes/synth/install_deps.sh && pip install -e '.[test,piper,hibari]' && bash recipes/synth/release.sh
 #
-# It is run.sh with more of everything (40 h of speech from every engine, a 3x256 model trained in two
-# rounds on 2 CPU cores: 2.1 epochs, then 2.7 more from round 1's averaged weights with the learning rate
-# restarted; checkpoint averaging), an LM over general English as well as books, then the bundle: fp16
-# weights, the tuned decode.json, the pruned LM gzipped, and a model card with the measured figures.
-# Training checkpoints every 400 steps; after an interruption, `--stage 3` (round 1) or `--stage 4`
-# (round 2) resumes it exactly.
+# It is run.sh with more of everything (40 h of speech from every engine, a 3x256 model trained in three
+# rounds on 2 CPU cores: 2.1 epochs, then 2.7 and 2.4 more, each round from the previous one's averaged
+# weights with the learning rate restarted; checkpoint averaging), an LM over general English as well as
+# books, then the bundle: fp16 weights, the tuned decode.json, the pruned LM in KenLM's binary form gzipped,
+# and a model card with the measured figures. Training checkpoints every 400 steps; after an interruption,
+# `--stage 3` (round 1) or `--stage 4` (rounds 2 and 3) resumes it exactly.
 #
 #   bash recipes/synth/release.sh --stage 3            # resume round 1, then everything after it
-#   bash recipes/synth/release.sh --stage 4            # resume round 2, then everything after it
+#   bash recipes/synth/release.sh --stage 4            # resume rounds 2-3, then everything after it
 #   bash recipes/synth/release.sh --stage 5            # LM, tuning, scoring, the bundle
 #   bash recipes/synth/release.sh --train-config recipes/synth/conf/train_gpu.yaml --more-config "" \
 #       --train-hours 120 --nj 16
 #
-# Stages: 0-2 run.sh's (corpus, validation, features); 3 training round 1 (resumable); 4 average it,
-# round 2 from it (resumable; --more-config "" skips it), average that into the model; 5 run.sh's 4-8
+# Stages: 0-2 run.sh's (corpus, validation, features); 3 training round 1 (resumable); 4 average it, then
+# each --more-config round from the previous average (resumable; --more-config "" for none), the last
+# average becoming the model; 5 run.sh's 4-8
 # (greedy and LM scoring, the LM, its tuning on the real dev set); 6 the bundle into $bundle_dir, with
 # its card.
 set -euo pipefail
@@ -35,7 +36,7 @@ nj=2
 seed=0
 train_hours=40
 train_config=recipes/synth/conf/train_release.yaml
-more_config=recipes/synth/conf/train_release_more.yaml   # round 2 ("" for none)
+more_config="recipes/synth/conf/train_release_round2.yaml recipes/synth/conf/train_release_round3.yaml"  # rounds 2, 3 ("" for none)
 train_args=""
 average=5            # newest checkpoints averaged, per round (every 400 steps: the end of its cosine decay)
 data=data/release
@@ -75,21 +76,27 @@ fi
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   # The trainer exports the best-dev-WER epoch as $model; keep it as $model.best_epoch.
   [ -d "$model.best_epoch" ] || cp -r "$model" "$model.best_epoch"
-  round1=$exp/bilstm_ctc/model.round1
-  if [ ! -d "$round1" ]; then
-    log "Stage 4: average round 1's $average newest checkpoints into $round1"
-    timed asr average "$exp/bilstm_ctc" --last-checkpoints "$average" "$round1.tmp" && mv "$round1.tmp" "$round1"
+  prev=$exp/bilstm_ctc/model.round1
+  if [ ! -d "$prev" ]; then
+    log "Stage 4: average round 1's $average newest checkpoints into $prev"
+    timed asr average "$exp/bilstm_ctc" --last-checkpoints "$average" "$prev.tmp" && mv "$prev.tmp" "$prev"
   fi
-  if [ -n "$more_config" ]; then
-    log "Stage 4: round 2 ($more_config) from $round1 -> $exp/round2/bilstm_ctc, resumable"
-    "${run[@]}" --stage 3 --stop-stage 3 --exp "$exp/round2" --train-config "$more_config" \
-      --train-args "resume=true init_from=$round1 $train_args"
-    log "Stage 4: average round 2's $average newest checkpoints into $model"
-    timed asr average "$exp/round2/bilstm_ctc" --last-checkpoints "$average" "$model.avg"
-  else
-    cp -r "$round1" "$model.avg"
-  fi
-  rm -rf "$model" && mv "$model.avg" "$model"
+  # Each further round restarts the learning rate from the previous round's averaged weights.
+  n=2
+  for config in $more_config; do
+    dir=$exp/round$n/bilstm_ctc
+    log "Stage 4: round $n ($config) from $prev -> $dir, resumable"
+    "${run[@]}" --stage 3 --stop-stage 3 --exp "$exp/round$n" --train-config "$config" \
+      --train-args "resume=true init_from=$prev $train_args"
+    if [ ! -d "$dir/model.average" ]; then
+      log "Stage 4: average round $n's $average newest checkpoints into $dir/model.average"
+      timed asr average "$dir" --last-checkpoints "$average" "$dir/model.average.tmp"
+      mv "$dir/model.average.tmp" "$dir/model.average"
+    fi
+    prev=$dir/model.average
+    n=$((n + 1))
+  done
+  rm -rf "$model.tmp" && cp -r "$prev" "$model.tmp" && rm -rf "$model" && mv "$model.tmp" "$model"
 fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then

@@ -12,7 +12,7 @@ from asr.decode.beam import BeamSearchDecoder, resolve_lm
 from asr.decode.config import DecodeConfig, load_decode_config, resolve_decode_config
 from asr.decode.decoder import GreedyDecoder, build_decoder, make_decoder
 from asr.decode.kenlm_binary import find_build_binary, is_kenlm_binary
-from asr.decode.lexicon import LexiconError
+from asr.decode.lexicon import LexiconError, read_lexicon
 from asr.decode.ngram_lm import ArpaError
 from asr.model.runtime import ModelRuntime
 
@@ -150,6 +150,13 @@ def test_lexicon_search_keeps_the_last_word(setup, tmp_path):
     assert texts(setup["rec"], dec, lp, lens) == ["the cat", "the cat"]
 
 
+def test_read_lexicon_spells_in_unit_ids(tmp_path):
+    lex = tmp_path / "lex.txt"
+    lex.write_text("it's\ti t ' s |\nread\tr e a d |\nread\tr e d |\n")
+    tokens = ["-", "|", "'", "a", "d", "e", "i", "r", "s", "t"]
+    assert read_lexicon(lex, tokens) == {"it's": [[6, 9, 2, 8, 1]], "read": [[7, 5, 3, 4, 1], [7, 5, 4, 1]]}
+
+
 def test_bad_lm_and_lexicon_are_named(setup, tmp_path):
     tok = setup["rec"].tokenizer
     with pytest.raises(ArpaError, match="missing.arpa: no such language model file"):
@@ -162,6 +169,12 @@ def test_bad_lm_and_lexicon_are_named(setup, tmp_path):
         BeamSearchDecoder(tok, DecodeConfig(beam=4, lm=str(bad), lexicon=str(lex)))
     lex.write_text("hello\th e l l o |\ncafé\tc a f é |\n")
     with pytest.raises(LexiconError, match=r"lex.txt:2: word 'café' is spelled with 'é', which is not a unit"):
+        BeamSearchDecoder(tok, DecodeConfig(beam=4, lexicon=str(lex)))
+    lex.write_text("hello\th e l l o |\n\nbye\n")
+    with pytest.raises(LexiconError, match=r"lex.txt:3: word 'bye' has no spelling"):
+        BeamSearchDecoder(tok, DecodeConfig(beam=4, lexicon=str(lex)))
+    lex.write_text("\n")
+    with pytest.raises(LexiconError, match=r"lex.txt: empty lexicon"):
         BeamSearchDecoder(tok, DecodeConfig(beam=4, lexicon=str(lex)))
     alone = tmp_path / "alone.arpa"  # a word LM without the lexicon `asr lm` wrote next to it
     alone.write_text((setup["root"] / "word" / "lm.arpa").read_text())

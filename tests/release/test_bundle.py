@@ -109,3 +109,22 @@ def test_old_and_new_argument_forms(tuned_model, overfit_run, tmp_path, capsys):
     assert asr_main(["transcribe", str(model)]) == 1  # a model and no audio: said so
     assert asr_main(["decode", str(model), str(overfit_run["data"]), str(tmp_path / "d1"), "--greedy"]) == 0
     assert asr_main(["decode", "-m", str(model), str(model), str(overfit_run["data"]), str(tmp_path / "d2")]) == 1
+
+
+def test_card_counts_every_training_round(tuned_model, overfit_run, tmp_path):
+    """release.sh's rounds (exp/bilstm_ctc, exp/round2/bilstm_ctc, ...) are summed in order, round 10 after 3."""
+    model, _ = tuned_model
+    run = overfit_run["model_dir"].parent
+    exp = tmp_path / "exp"
+    for name in ("bilstm_ctc", "round2/bilstm_ctc", "round10/bilstm_ctc", "round3/bilstm_ctc"):
+        (exp / name).mkdir(parents=True)
+        for f in ("metrics.jsonl", "steps.csv", "train_config.yaml"):
+            shutil.copy(run / f, exp / name / f)
+    (exp / "roundabout" / "bilstm_ctc").mkdir(parents=True)  # not a round
+    assert asr_main(["bundle", str(model), str(tmp_path / "b"), "--exp", str(exp), "--kenlm-build-binary", "none"]) == 0
+    training = json.loads((tmp_path / "b" / "card.json").read_text())["training"]
+    assert [r["run"] for r in training["rounds"]] == ["bilstm_ctc", "round2/bilstm_ctc", "round3/bilstm_ctc",
+                                                      "round10/bilstm_ctc"]
+    one = training["rounds"][0]
+    assert one["epochs"] == 110 and one["steps"] > 0
+    assert training["epochs"] == 4 * one["epochs"] and training["steps"] == 4 * one["steps"]
