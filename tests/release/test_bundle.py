@@ -78,6 +78,14 @@ def test_bundle_is_fp16_gzipped_and_transcribes_as_the_original(tuned_model, ove
     assert (unpacked / "config.json").read_bytes() == (moved / "config.json").read_bytes()
     assert load_model(moved, device="cpu").transcribe(dd.audio_path(utt)) == overfit_run["texts"][utt]
 
+    # The same weights with another LM under the same file name: an entry of its own, not the other's LM.
+    other = tmp_path / "other_lm"
+    shutil.copytree(moved, other)
+    (other / "lm.arpa.gz").write_bytes(gzip.compress(b"\\data\\\nngram 1=0\n\n\\end\\\n"))
+    assert resolve_model_dir(other) != unpacked
+    assert (resolve_model_dir(other) / "lm.arpa").read_text().startswith("\\data\\")
+    assert (unpacked / "lm.arpa").read_bytes() == (lm / "lm.arpa").read_bytes()
+
 
 @pytest.mark.skipif(find_build_binary() is None, reason="KenLM's build_binary is not installed "
                     "(recipes/tools/install_kenlm.sh; .ci/run installs it)")
