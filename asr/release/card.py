@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 from pathlib import Path
 
 import yaml
@@ -92,8 +93,9 @@ TRAINING_RUN = "bilstm_ctc"
 
 def training_rounds(exp: Path) -> list[str]:
     """The release's training runs under ``exp``, in order: bilstm_ctc, round2/bilstm_ctc, round3/bilstm_ctc, ..."""
-    later = [p.parent.name for p in exp.glob(f"round*/{TRAINING_RUN}") if p.parent.name[5:].isdigit()]
-    return [TRAINING_RUN] + [f"{r}/{TRAINING_RUN}" for r in sorted(later, key=lambda r: int(r[5:]))]
+    later = sorted((int(m[1]), m[0]) for p in exp.glob(f"round*/{TRAINING_RUN}")
+                   if (m := re.fullmatch(r"round(\d+)", p.parent.name)))
+    return [TRAINING_RUN] + [f"{name}/{TRAINING_RUN}" for _, name in later]
 
 
 def _training_round(run: Path) -> dict | None:
